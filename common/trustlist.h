@@ -1,0 +1,43 @@
+/* The ANS trust list (liste blanche) XML, read with libxml2's streaming reader. */
+#ifndef MSS_TRUSTLIST_H
+#define MSS_TRUSTLIST_H
+
+#include <stddef.h>
+
+struct mss_trust_entry {
+	char *domain;	   /* lower-cased, validated with mss_domain_normalize */
+	char *dn;	   /* DNCertificatOperateur as normalised by mss_dn_normalize */
+	char *dn_raw;	   /* as published */
+	char *cn;	   /* CN of that DN (the operator MTA host name) */
+	char *ou;	   /* may be "" */
+	char *o;	   /* may be "" */
+	char *description; /* may be "" */
+	char *date_maj;	   /* DateMAJ as published, may be "" */
+};
+
+struct mss_trust_list {
+	char *generated;	   /* DateDeGeneration as published, "" when absent */
+	struct mss_trust_entry *entries; /* in file order, duplicates (same domain+DN) removed */
+	size_t n_entries;
+	size_t n_domains; /* distinct domains */
+	/* What was tolerated, each counted; the first few described in warnings[]. */
+	size_t n_duplicates;	 /* same domain and same normalised DN listed twice */
+	size_t n_skipped;	 /* Domaine element unusable (bad domain, bad or missing DN) */
+	int missing_root_end;	 /* the file ends without </ListeBlancheMSSante> */
+	char *warnings[16];	 /* "LINE: what was tolerated", NULL-terminated */
+	size_t n_warnings;
+};
+
+/* Reads the trust list. A document that is not the trust list (wrong root element or
+   namespace), not well-formed before the end (garbage, element truncated in the middle),
+   or without any usable entry fails: -1 and err says "FILE:LINE: what is wrong".
+   A missing closing root tag at end of file is tolerated and reported (the published
+   file of 2025-03-13 lacks it). Entries of the form the Domaine element allows but with
+   an invalid domain or DN are skipped, counted and reported with their line number. */
+int mss_trust_list_read(const char *path, struct mss_trust_list **list_r, char *err, size_t errlen);
+/* Same from memory (fuzzing, tests); name is used in messages. */
+int mss_trust_list_read_memory(const char *data, size_t len, const char *name,
+			       struct mss_trust_list **list_r, char *err, size_t errlen);
+void mss_trust_list_free(struct mss_trust_list *list);
+
+#endif
