@@ -19,12 +19,14 @@ CFLAGS_PKG := $(shell $(PKG_CONFIG) --cflags $(PKGS_FULL) 2>/dev/null)
 LIBS_CORE := $(shell $(PKG_CONFIG) --libs $(PKGS_CORE) 2>/dev/null || echo -lcdb)
 LIBS_FULL := $(shell $(PKG_CONFIG) --libs $(PKGS_FULL) 2>/dev/null)
 LIBS_CMOCKA := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
+CFLAGS_JSON := $(shell $(PKG_CONFIG) --cflags json-c 2>/dev/null)
+LIBS_JSON := $(shell $(PKG_CONFIG) --libs json-c 2>/dev/null || echo -ljson-c)
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla -Wstrict-prototypes -Wmissing-prototypes
 SANFLAGS := $(if $(SAN),-fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=all)
 CFLAGS ?= $(OPT) -g
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(WARN) -fPIC -fvisibility=hidden \
-	-fstack-protector-strong -D_FORTIFY_SOURCE=2 -Icommon $(CFLAGS_PKG) $(SANFLAGS) $(CFLAGS)
+	-fstack-protector-strong -D_FORTIFY_SOURCE=2 -Icommon $(CFLAGS_PKG) $(CFLAGS_JSON) $(SANFLAGS) $(CFLAGS)
 ALL_LDFLAGS := -Wl,-z,relro -Wl,-z,now $(SANFLAGS) $(LDFLAGS)
 
 # ---- common/: two static PIC libraries split by dependency weight ----
@@ -71,12 +73,12 @@ $(LIB_MSS): $(MSS_OBJS)
 	rm -f $@ && ar rcs $@ $^
 
 $(MSSCTL): $(MSSCTL_SRCS:%.c=$(BUILD)/obj/%.o) $(LIB_MSS) $(LIB_CORE)
-	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o,$^) $(LIB_MSS) $(LIB_CORE) $(LIBS_FULL)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o,$^) $(LIB_MSS) $(LIB_CORE) $(LIBS_FULL) $(LIBS_JSON)
 
 # Unit tests: one cmocka binary per tests/unit/test_*.c, linked with both libraries.
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB_MSS) $(LIB_CORE)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIB_MSS) $(LIB_CORE) $(LIBS_FULL) $(LIBS_CMOCKA)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIB_MSS) $(LIB_CORE) $(LIBS_FULL) $(LIBS_JSON) $(LIBS_CMOCKA)
 
 # Fuzz targets: clang + libFuzzer + ASan/UBSan, common/ compiled again with clang.
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -Icommon $(CFLAGS_PKG) -fsanitize=fuzzer,address,undefined \
@@ -131,4 +133,5 @@ install: all
 clean:
 	rm -rf $(BUILD)
 
+-include $(wildcard bench/*.mk tests/integration/*.mk)
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
