@@ -6,7 +6,7 @@ set -eu
 
 PACKAGES="build-essential pkg-config clang libclang-rt-14-dev valgrind python3
 libmilter-dev dovecot-dev libpam0g-dev libldap-dev libssl-dev libcdb-dev tinycdb
-libxml2-dev libjson-c-dev libcmocka-dev slapd ldap-utils openssl ca-certificates"
+libxml2-dev libjson-c-dev libcmocka-dev slapd ldap-utils openssl ca-certificates groff-base"
 
 missing=""
 for p in $PACKAGES; do

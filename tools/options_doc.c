@@ -88,7 +88,10 @@ static void dump_conf(void)
 		printf("\n");
 		comment(o->help);
 		printf("# (%s; read by %s)\n", type, comp);
-		printf("#%s = %s\n", o->key, o->def != NULL ? o->def : "");
+		if (o->def != NULL)
+			printf("#%s = %s\n", o->key, o->def);
+		else
+			printf("#%s =\n", o->key);
 	}
 }
 
