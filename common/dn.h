@@ -15,6 +15,8 @@ struct mss_dn_ava {
 	char *type;  /* attribute type, upper-cased for short names (CN, OU, O, L, ST, C, SN, GN,
 			TITLE...) or a dotted OID kept as written */
 	char *value; /* unescaped UTF-8 value (a #hex value is kept as "#..." text) */
+	bool is_hex; /* value was written #<hex BER> (not a string): distinguishes it from an
+			escaped literal "\#..." */
 };
 
 struct mss_dn_rdn {
@@ -59,7 +61,9 @@ const char *mss_dn_get(const struct mss_dn *dn, const char *type);
 int mss_dn_cps_idnat(const struct mss_dn *dn, char *out, size_t outlen, const char **error_r);
 
 /* Is s a syntactically valid idNat_PS ('8'+11 digits or '0'+9 digits, also accepting
-   the other published prefixes '1','3' for structures when allow_structure)? */
+   the other published prefixes for structures when allow_structure: '3'+SIRET (14 digits),
+   '1'+FINESS (2 department characters, digits or upper-case letters as in 2A, then 7
+   digits))? */
 bool mss_idnat_valid(const char *s, bool allow_structure);
 
 #endif

@@ -8,6 +8,8 @@
 #include <stdint.h>
 
 #define MSS_EXTRACTION_COLUMNS 31
+/* How many bad rows stats describes by line and reason (all are counted). */
+#define MSS_EXTRACTION_BAD_REPORTED 16
 
 /* Column indexes, in the published order. */
 enum mss_extraction_column {
@@ -60,8 +62,8 @@ struct mss_extraction_stats {
 	unsigned long rows;	/* data rows seen */
 	unsigned long good;	/* passed to the callback */
 	unsigned long bad;	/* skipped */
-	unsigned long bad_lines[16]; /* first bad line numbers */
-	char bad_reasons[16][96];    /* and why */
+	unsigned long bad_lines[MSS_EXTRACTION_BAD_REPORTED]; /* first bad line numbers */
+	char bad_reasons[MSS_EXTRACTION_BAD_REPORTED][96];    /* and why */
 	size_t n_bad_reported;
 };
 
@@ -69,11 +71,17 @@ struct mss_extraction_stats {
 typedef int mss_extraction_row_cb(const struct mss_extraction_row *row, void *ctx);
 
 /* Reads the file (memory-mapped). A row is bad when its column count is not 31, its address
-   is invalid, its type_bal unknown, or a field holds CR, NUL or a control character; bad
-   rows are skipped and reported in stats. Whole-file faults return -1 with
-   "FILE:LINE: what is wrong" in err: unreadable, empty, header missing or not the expected
-   31 column names, not UTF-8 (checked over the whole file), or more than
-   max_bad_percent percent of the rows bad. Accepts LF or CRLF line ends and a UTF-8 BOM. */
+   is invalid, its type_bal unknown (not exactly PER, ORG, APP or CAB), or a field holds CR,
+   NUL or another control character (C0, DEL, C1); bad rows are skipped and reported in
+   stats. Whole-file faults return -1 with "FILE:LINE: what is wrong" in err (line 0 when
+   the file cannot be opened): unreadable, empty, header missing or not the expected 31
+   column names (ASCII case-insensitive), not UTF-8 (checked over the whole file before any
+   row is delivered), or more than max_bad_percent percent of the rows bad (known only at
+   the end: on -1 the caller must drop the rows it was given). Accepts LF or CRLF line ends,
+   a UTF-8 BOM, a last line without newline, and a '|' ending every line when the header
+   ends with one. Blank lines are ignored (not rows). Line numbers count the header as 1.
+   A header-only file is not an error (0 rows). stats may be NULL. Thread-safe; the rows
+   point into the mapping and are valid only during the callback. */
 int mss_extraction_read(const char *path, unsigned max_bad_percent, mss_extraction_row_cb *cb, void *ctx,
 			struct mss_extraction_stats *stats, char *err, size_t errlen);
 int mss_extraction_read_memory(const char *data, size_t len, const char *name, unsigned max_bad_percent,

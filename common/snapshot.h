@@ -16,7 +16,8 @@
  * Values are fields separated by TAB; no field holds TAB, CR, LF or NUL (the writer refuses).
  *   BAL:    type \t status \t uid \t source \t owner_idnat \t name \t delegate_idnats \t app_subject \t structure
  *           type PER|ORG|APP|CAB, status 'A' active or 'S' suspended, source 'L' (LDAP) or
- *           'X' (ANS extraction), delegate_idnats comma-separated
+ *           'X' (ANS extraction), delegate_idnats comma-separated; uid decimal without leading
+ *           zero, or empty for a BAL with no local account (uid 0 is refused by the reader)
  *   person: status \t name \t ldap_dn \t bal_addresses (comma-separated)
  *   trust:  dn \t cn \t ou \t o \t description \t date_maj \t dn_raw
  */
@@ -30,6 +31,12 @@
 #include <time.h>
 
 #define MSS_SNAPSHOT_FORMAT "1"
+/* mss_bal.uid of a BAL whose uid field is empty (not a local account: NSS must skip it). */
+#define MSS_SNAPSHOT_NO_UID UINT32_MAX
+/* Longest idNat_PS key the person decoder accepts. */
+#define MSS_SNAPSHOT_IDNAT_MAX 64
+/* Longest key (without the kind byte) the writer accepts. */
+#define MSS_SNAPSHOT_KEY_MAX 1024
 
 /* A piece of the mapped file: not NUL-terminated. */
 struct mss_slice {
@@ -41,7 +48,7 @@ struct mss_bal {
 	struct mss_slice address, type, owner, name, delegates, app_subject, structure;
 	char status; /* 'A' or 'S' */
 	char source; /* 'L' or 'X' */
-	uint32_t uid;
+	uint32_t uid; /* MSS_SNAPSHOT_NO_UID when the record has none */
 };
 
 struct mss_person {
@@ -77,7 +84,9 @@ dev_t mss_snapshot_dev(const struct mss_snapshot *snap);
 ino_t mss_snapshot_ino(const struct mss_snapshot *snap);
 
 /* Lookups return 1 found, 0 not found, -1 corrupt record (errno EPROTO). Slices point into the
-   mapping and stay valid until mss_snapshot_close. */
+   mapping and stay valid until mss_snapshot_close. No lookup allocates memory or changes SNAP.
+   KEY is given without the kind byte. mss_snapshot_bal lower-cases ASCII in ADDRESS first;
+   mss_snapshot_bal_by_uid also checks that the BAL record carries that uid (else -1). */
 int mss_snapshot_get(const struct mss_snapshot *snap, char kind, const char *key, size_t keylen,
 		     struct mss_slice *value_r);
 int mss_snapshot_meta(const struct mss_snapshot *snap, const char *name, struct mss_slice *value_r);
@@ -85,24 +94,28 @@ int mss_snapshot_bal(const struct mss_snapshot *snap, const char *address, size_
 int mss_snapshot_bal_by_uid(const struct mss_snapshot *snap, uint32_t uid, struct mss_bal *bal_r);
 int mss_snapshot_person(const struct mss_snapshot *snap, const char *idnat, size_t len, struct mss_person *p_r);
 
-/* All trust records of a domain (case-insensitive: the domain is lower-cased here). */
+/* All trust records of a domain (case-insensitive: the domain is lower-cased here, and one
+   trailing dot is ignored). The iterator lives on the caller's side; fields are private. */
 struct mss_snapshot_iter {
 	const struct mss_snapshot *snap;
 	char key[260];
 	size_t keylen;
-	/* tinycdb find state, kept here so that concurrent iterators do not share it */
-	unsigned char state[64];
+	/* cdb search state, kept here so that concurrent iterators share nothing */
+	uint32_t hash, table, slots, todo, slot;
 };
 int mss_snapshot_domain_first(const struct mss_snapshot *snap, const char *domain, struct mss_snapshot_iter *it,
 			      struct mss_trust_record *rec_r);
 int mss_snapshot_domain_next(struct mss_snapshot_iter *it, struct mss_trust_record *rec_r);
 
-/* Sequential walk over every record (mssctl, NSS enumeration). *pos starts at 0.
-   Returns 1 with the record, 0 at the end, -1 on corruption. */
+/* Sequential walk over every record (mssctl, NSS enumeration), in the order they were put.
+   *pos starts at 0; each walker keeps its own pos, so several threads may walk at once.
+   Returns 1 with the record (KEY_R without the kind byte), 0 at the end, -1 on corruption. */
 int mss_snapshot_walk(const struct mss_snapshot *snap, size_t *pos, char *kind_r, struct mss_slice *key_r,
 		      struct mss_slice *value_r);
 
-/* Decoders of the value formats above (also used by the fuzz target). */
+/* Decoders of the value formats above (also used by the fuzz target). KEY is the key without
+   its kind byte. They check the exact field count, the single-letter fields, the uid, and
+   refuse any control character other than the TAB separator. 0 ok, -1 with errno EPROTO. */
 int mss_snapshot_decode_bal(const char *key, size_t keylen, const char *v, size_t vlen, struct mss_bal *bal_r);
 int mss_snapshot_decode_person(const char *key, size_t keylen, const char *v, size_t vlen, struct mss_person *p_r);
 int mss_snapshot_decode_trust(const char *key, size_t keylen, const char *v, size_t vlen,
@@ -111,17 +124,22 @@ int mss_snapshot_decode_trust(const char *key, size_t keylen, const char *v, siz
 /* ---- writer (libmss) ---- */
 struct mss_snapshot_writer;
 
-/* Creates a temporary file in the directory of FINAL_PATH (mode 0644). */
+/* Creates a temporary file in the directory of FINAL_PATH (mode 0644, O_CLOEXEC). */
 int mss_snapshot_writer_open(const char *final_path, struct mss_snapshot_writer **w_r, char *err, size_t errlen);
-/* Adds a record; fields joined with TAB. Returns -1 (err set) when a field holds TAB, CR, LF or
-   NUL, or on a write error. */
+/* Adds a record. KIND is an upper-case ASCII letter, KEY 1..MSS_SNAPSHOT_KEY_MAX bytes without
+   TAB, CR, LF or NUL. mss_snapshot_put takes the value already joined: it may hold the TAB
+   separators but no CR, LF or NUL. mss_snapshot_put_fields joins FIELDS with TAB (a NULL field
+   is empty) and refuses a field holding TAB, CR or LF. A refused record leaves the writer
+   usable; a write error makes every later put and the commit fail. Returns 0 or -1 (err set). */
 int mss_snapshot_put(struct mss_snapshot_writer *w, char kind, const char *key, size_t keylen, const char *value,
 		     size_t vlen, char *err, size_t errlen);
 int mss_snapshot_put_fields(struct mss_snapshot_writer *w, char kind, const char *key, const char *const *fields,
 			    size_t n_fields, char *err, size_t errlen);
-/* Finishes the cdb, fsyncs it, renames it over FINAL_PATH, fsyncs the directory. */
+/* Finishes the cdb, fsyncs it, renames it over FINAL_PATH, fsyncs the directory.
+   On success W is freed. On failure W stays: call mss_snapshot_writer_abort(W). */
 int mss_snapshot_writer_commit(struct mss_snapshot_writer *w, char *err, size_t errlen);
-/* Removes the temporary file; FINAL_PATH is untouched. Safe after a failed commit. */
+/* Removes the temporary file and frees W; FINAL_PATH is untouched. Safe after a failed
+   commit, and with W NULL. */
 void mss_snapshot_writer_abort(struct mss_snapshot_writer *w);
 
 #endif

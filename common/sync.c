@@ -347,11 +347,13 @@ static int merge_ldap(struct model *m, const struct mss_directory *dir, struct m
 			else
 				b->owner = p->idnat;
 		}
-		delegates = arena_alloc(&m->arena, d->n_delegates * 24 + 1);
+		/* Only an organisational BAL has delegates; a PER BAL is its holder's alone (the
+		   `member` a groupOfNames must carry is its owner), an APP BAL is software. */
+		delegates = arena_alloc(&m->arena, (strcmp(d->type, "ORG") == 0 ? d->n_delegates : 0) * 24 + 1);
 		if (delegates == NULL)
 			goto oom;
 		delegates[0] = '\0';
-		for (size_t j = 0; j < d->n_delegates; j++) {
+		for (size_t j = 0; strcmp(d->type, "ORG") == 0 && j < d->n_delegates; j++) {
 			const struct mss_dir_person *p = person_by_dn(dir, keys, d->delegate_dns[j]);
 
 			if (p == NULL) {
@@ -653,6 +655,24 @@ out:
 	return ret;
 }
 
+/* Copies free text for a one-line snapshot field: TAB, CR and LF become spaces, runs of
+   spaces collapse, and text too long for OUT is cut at a UTF-8 character boundary. */
+static void flatten_text(const char *in, char *out, size_t outlen)
+{
+	size_t o = 0;
+
+	for (const char *p = in; *p != '\0' && o + 1 < outlen; p++) {
+		char c = (*p == '\t' || *p == '\r' || *p == '\n') ? ' ' : *p;
+
+		if (c == ' ' && (o == 0 || out[o - 1] == ' '))
+			continue;
+		out[o++] = c;
+	}
+	while (o > 0 && (out[o - 1] == ' ' || ((unsigned char)out[o - 1] & 0xc0) == 0xc0))
+		o--;
+	out[o] = '\0';
+}
+
 static int write_snapshot(struct mss_snapshot_writer *w, const struct model *m, const struct mss_trust_list *tl,
 			  const struct mss_directory *dir, const struct mss_config *cfg, struct mss_sync_report *rep,
 			  const char *sources, char *err, size_t errlen)
@@ -699,8 +719,11 @@ static int write_snapshot(struct mss_snapshot_writer *w, const struct model *m, 
 
 	for (size_t i = 0; i < tl->n_entries; i++) {
 		const struct mss_trust_entry *e = &tl->entries[i];
-		const char *fields[7] = {e->dn, e->cn, e->ou, e->o, e->description, e->date_maj, e->dn_raw};
+		char description[1024];
+		const char *fields[7] = {e->dn, e->cn, e->ou, e->o, description, e->date_maj, e->dn_raw};
 
+		/* Descriptions are free text, published with line breaks at times. */
+		flatten_text(e->description, description, sizeof(description));
 		if (mss_snapshot_put_fields(w, 'D', e->domain, fields, 7, err, errlen) < 0)
 			return -1;
 	}
