@@ -18,8 +18,9 @@ int mss_cert_subject_dn(X509 *cert, char *out, size_t outlen);
 int mss_cert_issuer_dn(X509 *cert, char *out, size_t outlen);
 
 /* The name's CN as UTF-8. Refuses a name with no CN or more than one (which one a peer
-   would mean is ambiguous: Postfix reports the first), and CNs holding NUL, control
-   characters or invalid UTF-8. 0 or -1; out is "" on error. */
+   would mean is ambiguous: Postfix reports the first), a CN that is not a string, and any
+   name mss_x509_name_dn refuses (NUL, control characters or invalid UTF-8 anywhere in it:
+   such a name is hostile as a whole). 0 or -1; out is "" on error. */
 int mss_x509_name_cn(const X509_NAME *name, char *out, size_t outlen);
 
 /* Reads the first PEM certificate of a file. 0 with *cert_r (free with X509_free) or -1. */

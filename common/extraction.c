@@ -270,10 +270,11 @@ static size_t split_fields(const char *p, const char *end, struct mss_extraction
 	return sp.n_fields + 1;
 }
 
-/* Copies at most 16 bytes of untrusted text for a message, printable ASCII only. */
+/* Copies at most 40 bytes of untrusted text for a message, printable ASCII only. */
+#define QUOTE_MAX 40
 static void quote_for_message(const char *s, size_t len, char *out, size_t outlen)
 {
-	size_t i, n = len < 16 ? len : 16;
+	size_t i, n = len < QUOTE_MAX ? len : QUOTE_MAX;
 
 	if (n > outlen - 1)
 		n = outlen - 1;
@@ -291,7 +292,7 @@ static int check_row(const char *p, const char *end, bool trailing_separator, st
 		     char *reason, size_t reasonlen)
 {
 	const char *addr_error;
-	char quoted[20];
+	char quoted[QUOTE_MAX + 1];
 	bool last_empty;
 	size_t n, i;
 
@@ -339,7 +340,7 @@ static int check_header(const char *p, const char *end, const char *name, bool *
 			size_t errlen)
 {
 	const char *field = p, *sep;
-	char quoted[20];
+	char quoted[QUOTE_MAX + 1];
 	size_t col;
 
 	*trailing_separator_r = false;
@@ -455,9 +456,9 @@ int mss_extraction_read_memory(const char *data, size_t len, const char *name, u
 
 	/* Integer test of bad/rows > max_bad_percent/100; no overflow below 2^57 rows. */
 	if (stats->bad > 0 && (uint64_t)stats->bad * 100 > (uint64_t)max_bad_percent * stats->rows) {
-		set_error(err, errlen, "%s:%lu: %lu of %lu rows bad (%lu%%), more than %u%%; this one: %s", name,
-			  stats->bad_lines[0], stats->bad, stats->rows,
-			  (unsigned long)((uint64_t)stats->bad * 100 / stats->rows), max_bad_percent,
+		unsigned long permille = (unsigned long)((uint64_t)stats->bad * 1000 / stats->rows);
+		set_error(err, errlen, "%s:%lu: %lu of %lu rows bad (%lu.%lu%%), more than %u%%; this one: %s", name,
+			  stats->bad_lines[0], stats->bad, stats->rows, permille / 10, permille % 10, max_bad_percent,
 			  stats->bad_reasons[0]);
 		return -1;
 	}

@@ -475,6 +475,20 @@ static unsigned long node_line(const struct parse *p)
 	return line > 0 ? (unsigned long)line : 0;
 }
 
+/* A DTD node carries no line: find the declaration in the text (the parser is ahead). */
+static unsigned long doctype_line(const struct parse *p)
+{
+	static const char decl[] = "<!DOCTYPE";
+	const char *at = memmem(p->data, p->len, decl, sizeof(decl) - 1);
+	unsigned long line = 1;
+
+	if (at == NULL) /* another encoding than UTF-8 or ASCII */
+		return node_line(p);
+	for (const char *c = p->data; c < at; c++)
+		line += *c == '\n';
+	return line;
+}
+
 static int ignore_node(struct parse *p, const char *what, const char *local)
 {
 	p->list->n_ignored++;
@@ -607,7 +621,7 @@ static int on_node(struct parse *p, bool *skip_r)
 		p->after_list_end = false;
 	switch (type) {
 	case XML_READER_TYPE_DOCUMENT_TYPE:
-		fail(p, node_line(p), "document type declarations are not allowed in the trust list");
+		fail(p, doctype_line(p), "document type declarations are not allowed in the trust list");
 		return -1;
 	case XML_READER_TYPE_ENTITY_REFERENCE:
 	case XML_READER_TYPE_ENTITY:
