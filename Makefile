@@ -51,11 +51,16 @@ FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 FUZZ_SECONDS ?= 8
 
 PROGRAMS := $(MSSCTL)
+# Each module's rules live beside it (nss/nss.mk, ...); they add their outputs to MODULES
+# and their installs to INSTALL_TARGETS.
+MODULES :=
+INSTALL_TARGETS :=
+include $(wildcard milter/*.mk nss/*.mk pam/*.mk dovecot-plugin/*.mk bench/*.mk tests/integration/*.mk)
 
 .PHONY: all deps check check-asan unit integration fuzz fuzz-run bench install clean docs docs-check demo
 .DEFAULT_GOAL := all
 
-all: $(LIB_CORE) $(LIB_MSS) $(PROGRAMS)
+all: $(LIB_CORE) $(LIB_MSS) $(PROGRAMS) $(MODULES)
 
 deps:
 	@sh tests/install-deps.sh
@@ -102,7 +107,7 @@ unit: $(UNIT_BINS)
 
 # The one test command (README, .ci/run): installs what is missing, builds, runs every suite.
 check: deps
-	@$(MAKE) --no-print-directory all unit fuzz
+	@$(MAKE) --no-print-directory all unit fuzz integration-progs
 	@$(MAKE) --no-print-directory BUILD=$(BUILD)/asan SAN=address,undefined OPT=-O1 unit
 	@sh tests/run-tests.sh $(BUILD)
 
@@ -122,7 +127,7 @@ docs: $(MSSCTL)
 	$(MSSCTL) dump-options --conf > conf-examples/mssante.conf
 	sh man/gen-mssante-conf.sh $(MSSCTL) > man/mssante.conf.5
 
-install: all
+install: all $(INSTALL_TARGETS)
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8 \
 		$(DESTDIR)$(SYSCONFDIR)/mssante $(DESTDIR)/var/lib/mssante $(DESTDIR)/var/log/mssante
 	install -m 0755 $(MSSCTL) $(DESTDIR)$(PREFIX)/sbin/mssctl
@@ -133,5 +138,4 @@ install: all
 clean:
 	rm -rf $(BUILD)
 
--include $(wildcard bench/*.mk tests/integration/*.mk)
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

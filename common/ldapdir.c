@@ -16,6 +16,8 @@
 #include <fcntl.h>
 #include <lber.h>
 #include <ldap.h>
+#include <openssl/bio.h>
+#include <openssl/x509.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -420,6 +422,81 @@ static int setup_tls(LDAP *ld, const struct mss_config *cfg, char *err, size_t e
 	return 0;
 }
 
+/* An RFC 2253 rendering of a certificate name, printable. */
+static char *x509_name_text(const X509_NAME *name)
+{
+	BIO *bio = BIO_new(BIO_s_mem());
+	char *data = NULL;
+	char *text = NULL;
+	long len;
+
+	if (bio == NULL)
+		return NULL;
+	if (X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) >= 0) {
+		len = BIO_get_mem_data(bio, &data);
+		if (len > 0 && len < 4096)
+			text = printable_copy(data, (size_t)len);
+	}
+	BIO_free(bio);
+	return text;
+}
+
+/* libldap (GnuTLS build on Debian) reports a refused server certificate as
+   "Connect error ((unknown error code))". To say what is wrong, a second handshake is made
+   without verification, only to read the certificate the server presents: nothing is
+   sent over it (no bind, no search) and it is closed at once. Writes "" when the probe
+   does not help. */
+static void tls_failure_hint(const struct mss_config *cfg, const char *uri, enum uri_scheme scheme, char *hint,
+			     size_t hintlen)
+{
+	const char *ca_file = mss_config_str(cfg, MSS_OPT_DIRECTORY_CA_FILE);
+	long long timeout = mss_config_num(cfg, MSS_OPT_DIRECTORY_TIMEOUT);
+	struct timeval tv = {.tv_sec = (time_t)(timeout > 0 ? timeout : 10), .tv_usec = 0};
+	int version = LDAP_VERSION3;
+	int allow = LDAP_OPT_X_TLS_ALLOW;
+	int client_ctx = 0;
+	struct berval *der = NULL;
+	const unsigned char *p;
+	X509 *cert = NULL;
+	char *subject = NULL;
+	char *issuer = NULL;
+	LDAP *ld = NULL;
+	int rc;
+
+	hint[0] = '\0';
+	if (ldap_initialize(&ld, uri) != LDAP_SUCCESS)
+		return;
+	if (ldap_set_option(ld, LDAP_OPT_PROTOCOL_VERSION, &version) != LDAP_OPT_SUCCESS ||
+	    ldap_set_option(ld, LDAP_OPT_NETWORK_TIMEOUT, &tv) != LDAP_OPT_SUCCESS ||
+	    ldap_set_option(ld, LDAP_OPT_TIMEOUT, &tv) != LDAP_OPT_SUCCESS ||
+	    ldap_set_option(ld, LDAP_OPT_X_TLS_REQUIRE_CERT, &allow) != LDAP_OPT_SUCCESS ||
+	    ldap_set_option(ld, LDAP_OPT_X_TLS_NEWCTX, &client_ctx) != LDAP_OPT_SUCCESS)
+		goto out;
+	rc = scheme == SCHEME_LDAP ? ldap_start_tls_s(ld, NULL, NULL) : ldap_connect(ld);
+	if (rc != LDAP_SUCCESS || ldap_get_option(ld, LDAP_OPT_X_TLS_PEERCERT, &der) != LDAP_OPT_SUCCESS ||
+	    der == NULL)
+		goto out;
+	p = (const unsigned char *)der->bv_val;
+	cert = d2i_X509(NULL, &p, (long)der->bv_len);
+	if (cert == NULL)
+		goto out;
+	subject = x509_name_text(X509_get_subject_name(cert));
+	issuer = x509_name_text(X509_get_issuer_name(cert));
+	if (subject == NULL || issuer == NULL)
+		goto out;
+	snprintf(hint, hintlen,
+		 "; the server certificate (subject %s, issued by %s) was refused: not issued by a CA of %s%s, "
+		 "expired, or not naming the host of the URI",
+		 subject, issuer, ca_file != NULL ? "ca_file " : "the system CA bundle", ca_file != NULL ? ca_file : "");
+out:
+	free(subject);
+	free(issuer);
+	X509_free(cert);
+	if (der != NULL)
+		ber_bvfree(der);
+	ldap_unbind_ext_s(ld, NULL, NULL);
+}
+
 static int directory_bind(LDAP *ld, const struct mss_config *cfg, enum uri_scheme scheme, char *err,
 			  size_t errlen)
 {
@@ -435,7 +512,11 @@ static int directory_bind(LDAP *ld, const struct mss_config *cfg, enum uri_schem
 			return 0; /* anonymous: LDAPv3 needs no bind request */
 		/* The server maps our uid/gid (peer credentials) to an identity. EXTERNAL
 		   needs no credentials, hence no Cyrus SASL round trip. */
-		rc = ldap_sasl_bind_s(ld, NULL, "EXTERNAL", NULL, NULL, NULL, NULL);
+		struct berval empty = {0, (char *)""};
+
+		/* An empty initial response (no authzid) completes EXTERNAL in one round
+		   trip; without it slapd answers saslBindInProgress and waits for it. */
+		rc = ldap_sasl_bind_s(ld, NULL, "EXTERNAL", &empty, NULL, NULL, NULL);
 		if (rc != LDAP_SUCCESS) {
 			ldap_err(ld, rc, err, errlen, "LDAP SASL EXTERNAL bind failed", NULL);
 			return -1;
@@ -504,14 +585,31 @@ static int directory_connect(const struct mss_config *cfg, LDAP **ld_r, char *er
 		rc = ldap_start_tls_s(ld, NULL, NULL);
 		if (rc != LDAP_SUCCESS) {
 			snprintf(what, sizeof what, "LDAP StartTLS on %.200s failed", uri);
-			ldap_err(ld, rc, err, errlen, what, NULL);
-			goto fail;
+			goto tls_fail;
+		}
+	}
+	if (scheme == SCHEME_LDAPS) {
+		/* Connect now, so that a TLS failure is reported as such, not by the bind. */
+		rc = ldap_connect(ld);
+		if (rc != LDAP_SUCCESS) {
+			snprintf(what, sizeof what, "LDAP TLS connection to %.200s failed", uri);
+			goto tls_fail;
 		}
 	}
 	if (directory_bind(ld, cfg, scheme, err, errlen) < 0)
 		goto fail;
 	*ld_r = ld;
 	return 0;
+tls_fail:
+	ldap_err(ld, rc, err, errlen, what, NULL);
+	if (rc == LDAP_CONNECT_ERROR) {
+		char hint[1024];
+		size_t used = strlen(err);
+
+		tls_failure_hint(cfg, uri, scheme, hint, sizeof hint);
+		if (used < errlen)
+			snprintf(err + used, errlen - used, "%s", hint);
+	}
 fail:
 	ldap_unbind_ext_s(ld, NULL, NULL);
 	return -1;

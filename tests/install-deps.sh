@@ -4,9 +4,8 @@
 # the tests start their own private slapd, Postfix and Dovecot under a temporary directory.
 set -eu
 
-PACKAGES="build-essential pkg-config clang libclang-rt-14-dev valgrind python3
-libmilter-dev dovecot-dev libpam0g-dev libldap-dev libssl-dev libcdb-dev tinycdb
-libxml2-dev libjson-c-dev libcmocka-dev slapd ldap-utils openssl ca-certificates groff-base"
+# One list per area in tests/deps/*.list, so that each module brings its own test tools.
+PACKAGES=$(cat "$(dirname "$0")"/deps/*.list | sed -e 's/#.*//' | tr -s ' \t\n' ' ')
 
 missing=""
 for p in $PACKAGES; do

@@ -164,6 +164,21 @@ static void test_header_missing(void **state)
 	assert_int_equal(seen.count, 0);
 }
 
+static void test_long_values_quoted_short(void **state)
+{
+	(void)state;
+	char text[4096];
+
+	snprintf(text, sizeof(text), "%s\n", "type_bal|adresse_bal_with_a_very_long_name_that_goes_on_and_on|x");
+	assert_int_equal(read_text(text, 100), -1);
+	assert_string_equal(err, "t.txt:1: header missing or wrong: column 2 is "
+				 "\"adresse_bal_with_a_very_long_name_tha...\", expected \"adresse_bal\"");
+	assert_int_equal(read_text(HEADER "\n" ROW("PERSONNELLE_\xC3\xA9_TRES_LONGUE_VALEUR_DE_TYPE_BAL_ICI", "a@b.fr") "\n",
+			     100),
+			 0);
+	assert_string_equal(stats.bad_reasons[0], "unknown type_bal \"PERSONNELLE_??_TRES_LONGUE_VALEUR_DE_...\"");
+}
+
 static void test_header_column_count(void **state)
 {
 	(void)state;
@@ -534,6 +549,7 @@ int main(void)
 		cmocka_unit_test(test_row_fields_point_into_data),
 		cmocka_unit_test(test_header_wrong_name),
 		cmocka_unit_test(test_header_missing),
+		cmocka_unit_test(test_long_values_quoted_short),
 		cmocka_unit_test(test_header_column_count),
 		cmocka_unit_test(test_header_case_insensitive),
 		cmocka_unit_test(test_bom_accepted),
