@@ -67,7 +67,8 @@ struct mss_extraction_stats {
 	size_t n_bad_reported;
 };
 
-/* Called for each valid row; a non-zero return stops the read and is returned. */
+/* Called for each valid row; a non-zero return stops the read and is returned (err then
+   names the line). */
 typedef int mss_extraction_row_cb(const struct mss_extraction_row *row, void *ctx);
 
 /* Reads the file (memory-mapped). A row is bad when its column count is not 31, its address

@@ -333,7 +333,8 @@ static void ldap_err(LDAP *ld, int rc, char *err, size_t errlen, const char *wha
 		ldap_memfree(diag);
 		diag = NULL;
 	}
-	if (diag != NULL && *diag != '\0')
+	/* GnuTLS-built libldap says "(unknown error code)" for a failed handshake: noise. */
+	if (diag != NULL && *diag != '\0' && strcmp(diag, "(unknown error code)") != 0)
 		safe = printable_copy(diag, strlen(diag));
 	if (safe != NULL)
 		set_err(err, errlen, "%s: %s (%s)", what, ldap_err2string(rc), safe);
@@ -455,7 +456,7 @@ static void tls_failure_hint(const struct mss_config *cfg, const char *uri, enum
 	int version = LDAP_VERSION3;
 	int allow = LDAP_OPT_X_TLS_ALLOW;
 	int client_ctx = 0;
-	struct berval *der = NULL;
+	struct berval der = {0, NULL}; /* filled in place by LDAP_OPT_X_TLS_PEERCERT */
 	const unsigned char *p;
 	X509 *cert = NULL;
 	char *subject = NULL;
@@ -474,10 +475,10 @@ static void tls_failure_hint(const struct mss_config *cfg, const char *uri, enum
 		goto out;
 	rc = scheme == SCHEME_LDAP ? ldap_start_tls_s(ld, NULL, NULL) : ldap_connect(ld);
 	if (rc != LDAP_SUCCESS || ldap_get_option(ld, LDAP_OPT_X_TLS_PEERCERT, &der) != LDAP_OPT_SUCCESS ||
-	    der == NULL)
+	    der.bv_val == NULL || der.bv_len == 0 || der.bv_len > 65536)
 		goto out;
-	p = (const unsigned char *)der->bv_val;
-	cert = d2i_X509(NULL, &p, (long)der->bv_len);
+	p = (const unsigned char *)der.bv_val;
+	cert = d2i_X509(NULL, &p, (long)der.bv_len);
 	if (cert == NULL)
 		goto out;
 	subject = x509_name_text(X509_get_subject_name(cert));
@@ -492,8 +493,7 @@ out:
 	free(subject);
 	free(issuer);
 	X509_free(cert);
-	if (der != NULL)
-		ber_bvfree(der);
+	ber_memfree(der.bv_val);
 	ldap_unbind_ext_s(ld, NULL, NULL);
 }
 

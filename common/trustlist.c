@@ -737,7 +737,8 @@ static int parse_document(struct parse *p)
 {
 	/* NONET: no network; no NOENT/DTDLOAD/DTDVALID: no entity expanded, no DTD read.
 	   NOERROR/NOWARNING: errors come to on_xml_error only, never to stderr. */
-	const int options = XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_BIG_LINES;
+	const int options = XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_BIG_LINES |
+			    XML_PARSE_IGNORE_ENC;
 	bool skip = false;
 	int rc;
 
@@ -749,7 +750,11 @@ static int parse_document(struct parse *p)
 		fail(p, 0, "larger than %u bytes", MSS_TRUST_LIST_MAX_BYTES);
 		return -1;
 	}
-	p->reader = xmlReaderForMemory(p->data, (int)p->len, NULL, NULL, options);
+	/* The list is published in UTF-8. Forcing it (IGNORE_ENC: whatever the XML
+	   declaration says) keeps libxml2's converters out (their errors bypass the
+	   reader's handler and go to stderr) and makes any other encoding fail as invalid
+	   UTF-8 instead of being silently converted. */
+	p->reader = xmlReaderForMemory(p->data, (int)p->len, NULL, "UTF-8", options);
 	if (p->reader == NULL) {
 		fail(p, 0, "cannot create the XML reader");
 		return -1;

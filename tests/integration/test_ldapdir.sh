@@ -150,6 +150,21 @@ grep -qi 'certificate\|verif\|issuer' "$TMP/wrongca.err" && ok ||
 binds_after=$(grep -c 'BIND dn=' "$SLAPD_LOG" || true)
 [ "$binds_after" -eq "$binds_before" ] && ok || fail "wrong CA: a bind was sent anyway"
 
+# ---- 5b. ldaps:// with the right CA reads everything; with the wrong one fails clearly ----
+write_conf "$TMP/ldaps.conf" "uri=$SLAPD_LDAPS" "base=$SLAPD_BASE" "ca_file=$SLAPD_CA" \
+	"bind_dn=$SYNC_DN" "bind_password_file=$TMP/bind.pw"
+run ldaps "$TMP/ldaps.conf"
+LC_ALL=C sort "$TMP/ldaps.out" >"$TMP/ldaps.sorted"
+[ "$rc" -eq 0 ] && cmp -s "$TMP/ldaps.sorted" "$TMP/expected.sorted" && ok ||
+	fail "ldaps dump differs (exit $rc): $(cat "$TMP/ldaps.err")"
+write_conf "$TMP/ldaps-wrongca.conf" "uri=$SLAPD_LDAPS" "base=$SLAPD_BASE" "ca_file=$TMP/other-ca.crt" \
+	"bind_dn=$SYNC_DN" "bind_password_file=$TMP/bind.pw"
+run ldapswrong "$TMP/ldaps-wrongca.conf"
+echo "ldaps, wrong CA: $(cat "$TMP/ldapswrong.err")"
+[ "$rc" -eq 1 ] && grep -q "TLS connection to $SLAPD_LDAPS failed.*was refused" "$TMP/ldapswrong.err" && ok ||
+	fail "ldaps, wrong CA: exit $rc: $(cat "$TMP/ldapswrong.err")"
+[ ! -s "$TMP/ldapswrong.out" ] && ok || fail "ldaps, wrong CA: entries were printed"
+
 # ---- 6. wrong password: clear error, the password appears nowhere ----
 WRONG='Wr0ng-P4ss-Zz9'
 printf '%s\n' "$WRONG" >"$TMP/wrong.pw"

@@ -207,15 +207,17 @@ static void test_addr_lengths(void **state)
 static void test_addr_key_buffer(void **state)
 {
 	struct mss_addr addr;
-	char out[8];
+	char out[16];
 	const char *error = NULL;
 
 	(void)state;
 	assert_int_equal(mss_addr_parse("abcd@ef.fr", 10, &addr, &error), 0);
-	assert_int_equal(mss_addr_key(&addr, out, sizeof(out)), 0);
+	assert_int_equal(mss_addr_key(&addr, out, 10), 0); /* no room for the NUL */
 	assert_string_equal(out, "");
 	assert_int_equal(mss_addr_key(&addr, out, 0), 0);
-	assert_int_equal(mss_addr_normalize("abcd@ef.fr", 10, out, sizeof(out), &error), -1);
+	assert_int_equal(mss_addr_normalize("abcd@ef.fr", 10, out, 10, &error), -1);
+	assert_int_equal(mss_addr_normalize("abcd@ef.fr", 10, out, 11, &error), 0);
+	assert_string_equal(out, "abcd@ef.fr");
 	assert_int_equal(mss_addr_parse("ab@ef.fr", 8, &addr, &error), 0);
 	assert_int_equal(mss_addr_key(&addr, out, 9), 8);
 	assert_string_equal(out, "ab@ef.fr");

@@ -518,11 +518,19 @@ static void test_hostile_content(void **state)
 	read_fails(HEADER ENTRY("a.mssante.fr", DN_A) LIST_END ROOT_END "<x/>",
 		   strlen(HEADER ENTRY("a.mssante.fr", DN_A) LIST_END ROOT_END "<x/>"),
 		   "mem:7: not well-formed XML: Extra content at the end of the document");
-	/* another encoding is converted to UTF-8 */
-	list = read_ok("<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>"
-		       "<ListeBlancheMSSante xmlns=\"https://listeblanche.mssante.fr/schema\"><ListeDomaines>"
-		       "<Domaine><Nom>a.mssante.fr</Nom><Description>H\xF4pital</Description><DNCertificatOperateur>"
-		       "CN=a.example.fr,O=H\xF4pital,C=FR</DNCertificatOperateur></Domaine>" LIST_END ROOT_END);
+	/* the list is UTF-8: another encoding is not converted, its non-ASCII bytes are refused */
+	static const char latin1[] = "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>"
+				     "<ListeBlancheMSSante xmlns=\"https://listeblanche.mssante.fr/schema\"><ListeDomaines>"
+				     "<Domaine><Nom>a.mssante.fr</Nom><Description>H\xF4pital</Description>"
+				     "<DNCertificatOperateur>CN=a.example.fr,C=FR</DNCertificatOperateur></Domaine>" LIST_END
+					     ROOT_END;
+	read_fails(latin1, sizeof(latin1) - 1, "mem:1: not well-formed XML: ");
+	static const char utf16[] = "\xFF\xFE<\0x\0/\0>\0";
+	read_fails(utf16, sizeof(utf16) - 1, "mem:1: not well-formed XML: ");
+	/* UTF-8 declared or not, with or without a byte order mark */
+	list = read_ok("\xEF\xBB\xBF<ListeBlancheMSSante xmlns=\"https://listeblanche.mssante.fr/schema\"><ListeDomaines>"
+		       "<Domaine><Nom>a.mssante.fr</Nom><Description>H\xC3\xB4pital</Description><DNCertificatOperateur>"
+		       "CN=a.example.fr,O=H\xC3\xB4pital,C=FR</DNCertificatOperateur></Domaine>" LIST_END ROOT_END);
 	assert_string_equal(list->entries[0].description, "H\xC3\xB4pital");
 	assert_string_equal(list->entries[0].o, "H\xC3\xB4pital");
 	assert_string_equal(list->generated, "");

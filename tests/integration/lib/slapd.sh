@@ -4,11 +4,13 @@
 #                          mdb database under DIR/db (slapadd -n1), makes a test CA and server
 #                          certificate under DIR/tls, starts /usr/sbin/slapd on
 #                          ldap://127.0.0.1:PORT (free high port, StartTLS available) and on
-#                          ldapi:// (socket DIR/ldapi), and waits until it answers.
+#                          ldaps://127.0.0.1:PORT+1 and ldapi:// (socket DIR/ldapi), and waits
+#                          until it answers.
 #   slapd_stop             stops it (TERM, then KILL after 10 s) and waits for it.
 #
 # Exports after slapd_start:
 #   SLAPD_URI     ldap://127.0.0.1:PORT          SLAPD_LDAPI   ldapi://%2F...%2Fldapi
+#   SLAPD_LDAPS   ldaps://127.0.0.1:PORT+1 (TLS from the first byte, same certificate)
 #   SLAPD_PID     pid of slapd                   SLAPD_CA      PEM file of the test CA
 #   SLAPD_BASE    suffix (the first DN of LDIF)  SLAPD_PORT    the TCP port
 #   SLAPD_ROOTDN  cn=admin,SUFFIX                SLAPD_ROOTPW  its password
@@ -159,11 +161,12 @@ slapd_start() { # DIR LDIF
 		[ "$_tries" -le 20 ] || { _slapd_die "could not start slapd (see $SLAPD_LOG)"; return 1; }
 		# A port in 20000..59999 that nothing listens on.
 		SLAPD_PORT=$((20000 + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 40000))
-		_slapd_port_free "$SLAPD_PORT" || continue
+		_slapd_port_free "$SLAPD_PORT" && _slapd_port_free $((SLAPD_PORT + 1)) || continue
 		SLAPD_URI=ldap://127.0.0.1:$SLAPD_PORT
+		SLAPD_LDAPS=ldaps://127.0.0.1:$((SLAPD_PORT + 1))
 		rm -f "$_sock"
 		# -d keeps slapd in the foreground (its pid is $!) and sends its log to SLAPD_LOG.
-		"$SLAPD_BIN" -F "$SLAPD_DIR/slapd.d" -h "$SLAPD_URI/ $SLAPD_LDAPI/" \
+		"$SLAPD_BIN" -F "$SLAPD_DIR/slapd.d" -h "$SLAPD_URI/ $SLAPD_LDAPS/ $SLAPD_LDAPI/" \
 			-d "${SLAPD_LOGLEVEL:-stats}" >"$SLAPD_LOG" 2>&1 </dev/null &
 		SLAPD_PID=$!
 		_waited=0
@@ -173,7 +176,7 @@ slapd_start() { # DIR LDIF
 			fi
 			if ldapsearch -x -H "$SLAPD_URI" -o nettimeout=2 -l 2 -b "" -s base \
 				namingContexts >/dev/null 2>&1; then
-				export SLAPD_URI SLAPD_PID SLAPD_PORT
+				export SLAPD_URI SLAPD_LDAPS SLAPD_PID SLAPD_PORT
 				return 0
 			fi
 			sleep 0.1
