@@ -602,7 +602,8 @@ static int directory_connect(const struct mss_config *cfg, LDAP **ld_r, char *er
 	return 0;
 tls_fail:
 	ldap_err(ld, rc, err, errlen, what, NULL);
-	if (rc == LDAP_CONNECT_ERROR) {
+	/* A refused certificate is a "connect error" after StartTLS, "server down" on ldaps://. */
+	if (rc == LDAP_CONNECT_ERROR || (scheme == SCHEME_LDAPS && rc == LDAP_SERVER_DOWN)) {
 		char hint[1024];
 		size_t used = strlen(err);
 

@@ -475,18 +475,23 @@ static unsigned long node_line(const struct parse *p)
 	return line > 0 ? (unsigned long)line : 0;
 }
 
+/* Line of a position in the document text. */
+static unsigned long line_at(const struct parse *p, const char *at)
+{
+	unsigned long line = 1;
+
+	for (const char *c = p->data; c < at; c++)
+		line += *c == '\n';
+	return line;
+}
+
 /* A DTD node carries no line: find the declaration in the text (the parser is ahead). */
 static unsigned long doctype_line(const struct parse *p)
 {
 	static const char decl[] = "<!DOCTYPE";
 	const char *at = memmem(p->data, p->len, decl, sizeof(decl) - 1);
-	unsigned long line = 1;
 
-	if (at == NULL) /* another encoding than UTF-8 or ASCII */
-		return node_line(p);
-	for (const char *c = p->data; c < at; c++)
-		line += *c == '\n';
-	return line;
+	return at != NULL ? line_at(p, at) : node_line(p);
 }
 
 static int ignore_node(struct parse *p, const char *what, const char *local)
@@ -733,6 +738,27 @@ void mss_trust_list_free(struct mss_trust_list *list)
 	free(list);
 }
 
+/* The list is UTF-8. libxml2 guesses UCS-4, UTF-16 or EBCDIC from the first four bytes
+   before our encoding and error handler apply (and then writes to stderr): a UTF-8 XML
+   document has no NUL byte and starts, after an optional byte order mark, with '<' or
+   white space, which rules all those guesses out. */
+static int check_utf8_start(struct parse *p)
+{
+	const char *nul = memchr(p->data, '\0', p->len), *start = p->data;
+
+	if (p->len >= 3 && memcmp(start, "\xEF\xBB\xBF", 3) == 0)
+		start += 3;
+	if (start < p->data + p->len && *start != '<' && !is_xml_space(*start)) {
+		fail(p, 1, "not well-formed XML: not a UTF-8 XML document");
+		return -1;
+	}
+	if (nul != NULL) {
+		fail(p, line_at(p, nul), "not well-formed XML: NUL byte");
+		return -1;
+	}
+	return 0;
+}
+
 static int parse_document(struct parse *p)
 {
 	/* NONET: no network; no NOENT/DTDLOAD/DTDVALID: no entity expanded, no DTD read.
@@ -754,6 +780,8 @@ static int parse_document(struct parse *p)
 	   declaration says) keeps libxml2's converters out (their errors bypass the
 	   reader's handler and go to stderr) and makes any other encoding fail as invalid
 	   UTF-8 instead of being silently converted. */
+	if (check_utf8_start(p) < 0)
+		return -1;
 	p->reader = xmlReaderForMemory(p->data, (int)p->len, NULL, "UTF-8", options);
 	if (p->reader == NULL) {
 		fail(p, 0, "cannot create the XML reader");

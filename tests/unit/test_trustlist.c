@@ -556,6 +556,48 @@ static void test_io_errors_and_small_buffers(void **state)
 	mss_trust_list_free(NULL);
 }
 
+/* Errors come back in err, never on stderr (libxml2 prints by default). */
+static void test_nothing_written_to_stderr(void **state)
+{
+	(void)state;
+	static const char *const inputs[] = {
+		"\0\0\0<\0\0\0x\0\0\0/\0\0\0>", /* UCS-4 guess */
+		"<\0\0\0x\0\0\0/\0\0\0>\0\0\0",
+		"\0\0<\0\0\0x\0",
+		"<\0?\0x\0m\0l\0", /* UTF-16LE guess */
+		"\xFE\xFF\0<\0x\0/\0>",
+		"\x4C\x6F\xA7\x94\x93", /* EBCDIC guess */
+		"<?xml version=\"1.0\" encoding=\"EBCDIC-US\"?><x/>",
+		"<?xml version=\"1.0\" encoding=\"no-such-encoding\"?><x/>",
+		"<a><b></a>",
+		"<ListeBlancheMSSante xmlns=\"https://listeblanche.mssante.fr/schema\"><ListeDomaines>\xC3",
+	};
+	static const size_t lens[] = { 16, 16, 8, 10, 8, 5, 0, 0, 0, 0 };
+	char path[] = "/tmp/mss-test-trustlist-XXXXXX";
+	int fd = mkstemp(path), saved = dup(2);
+	struct stat st;
+
+	assert_true(fd >= 0 && saved >= 0);
+	fflush(stderr);
+	assert_int_equal(dup2(fd, 2), 2);
+	for (size_t i = 0; i < sizeof(inputs) / sizeof(inputs[0]); i++) {
+		struct mss_trust_list *list = NULL;
+		size_t len = lens[i] != 0 ? lens[i] : strlen(inputs[i]);
+
+		assert_int_equal(mss_trust_list_read_memory(inputs[i], len, "mem", &list, errbuf, sizeof(errbuf)), -1);
+	}
+	assert_int_equal(mss_trust_list_read(fixture("billion-laughs.xml"), &(struct mss_trust_list *){ NULL }, errbuf,
+					     sizeof(errbuf)),
+			 -1);
+	fflush(stderr);
+	assert_int_equal(dup2(saved, 2), 2);
+	close(saved);
+	assert_int_equal(fstat(fd, &st), 0);
+	close(fd);
+	unlink(path);
+	assert_int_equal(st.st_size, 0);
+}
+
 static const char *real_list_path(void)
 {
 	static const char *const candidates[] = {
@@ -634,6 +676,7 @@ int main(void)
 		cmocka_unit_test(test_xxe_and_billion_laughs_refused),
 		cmocka_unit_test(test_hostile_content),
 		cmocka_unit_test(test_io_errors_and_small_buffers),
+		cmocka_unit_test(test_nothing_written_to_stderr),
 		cmocka_unit_test(test_real_list),
 	};
 
