@@ -460,12 +460,28 @@ static const char *normal_type(const struct mss_dn_ava *ava)
 	return strcmp(ava->type, "L") == 0 ? "ST" : ava->type;
 }
 
+/* Compares values as they will be written: C values upper-cased (see out_value), so that
+   the order of a normal form does not change when it is normalised again. */
+static int value_cmp(const char *type, const char *a, const char *b)
+{
+	bool country = strcmp(type, "C") == 0;
+	unsigned char ca, cb;
+
+	do {
+		ca = (unsigned char)(country ? ascii_upper(*a) : *a);
+		cb = (unsigned char)(country ? ascii_upper(*b) : *b);
+		a++;
+		b++;
+	} while (ca != '\0' && ca == cb);
+	return (int)ca - (int)cb;
+}
+
 static int ava_cmp(const struct mss_dn_ava *a, const struct mss_dn_ava *b)
 {
 	int r = strcmp(normal_type(a), normal_type(b));
 
 	if (r == 0)
-		r = strcmp(a->value, b->value);
+		r = value_cmp(a->type, a->value, b->value);
 	if (r == 0)
 		r = (int)a->is_hex - (int)b->is_hex;
 	return r;

@@ -44,6 +44,10 @@ void mss_ldap_password_free(char *password);
    (NULL on allocation failure, or when value is NULL with len > 0). */
 char *mss_ldap_filter_escape(const char *value, size_t len);
 
+/* Writes "WHAT: <LDAP error string> (<diagnostic message of the handle>)" into err, the
+   diagnostic made printable. */
+void mss_ldap_describe_error(struct ldap *ld, int rc, const char *what, char *err, size_t errlen);
+
 /* Shared with ldapdir.c. Is the value non-empty, at most max bytes, valid UTF-8, free of
    NUL and control characters? (*why says which rule failed.) */
 bool mss_ldap_text_valid(const char *s, size_t len, size_t max, const char **why);

@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "ldapconn.h" /* connection, password file, mss_ldap_filter_escape */
+
 struct mss_config;
 
 /* DNs below (dn, owner_dn, delegate_dns) are LDAPv3 strings normalised by libldap
@@ -57,19 +59,8 @@ struct mss_directory {
 int mss_ldap_read_directory(const struct mss_config *cfg, struct mss_directory **dir_r, char *err, size_t errlen);
 void mss_directory_free(struct mss_directory *dir);
 
-/* RFC 4515 escaping of a value placed into a filter: '*' '(' ')' '\' NUL and non-ASCII bytes
-   become \XX (lower-case hex). Returns a malloc'd string (NULL on allocation failure or when
-   len is absurdly large). */
-char *mss_ldap_filter_escape(const char *value, size_t len);
-
 /* Exposed for tests. Strict decimal uid: digits only, no sign, no spaces, no leading zero,
    within [min, max]. Returns 0 or -1 with a static reason in *error_r. */
 int mss_ldap_parse_uid(const char *s, size_t len, long long min, long long max, long long *uid_r,
 		       const char **error_r);
-/* Reads the first line of a bind password file that must be a regular file, not a symlink,
-   and not readable or writable by group or others. Returns a malloc'd string (wipe and free
-   with mss_ldap_password_free), or NULL with a message in err that never holds the password. */
-char *mss_ldap_read_password_file(const char *path, char *err, size_t errlen);
-void mss_ldap_password_free(char *password);
-
 #endif

@@ -897,6 +897,8 @@ int mss_sync_run(const struct mss_config *cfg, const struct mss_sync_options *op
 		if (mss_ldap_read_directory(cfg, &dir, err, errlen) < 0)
 			goto out;
 		rep->ldap_skipped = dir->n_skipped;
+		for (size_t i = 0; i < dir->n_skipped; i++)
+			mss_warning("LDAP entry %s skipped: %s", dir->skipped[i].dn, dir->skipped[i].reason);
 		if (merge_ldap(&m, dir, rep, err, errlen) < 0)
 			goto out;
 		strcat(sources, ",ldap");

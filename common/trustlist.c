@@ -46,22 +46,22 @@ enum field {
 	FIELD_NONE = -1,
 };
 static const char *const field_names[FIELD_COUNT] = {
-	[FIELD_NOM] = "Nom",
-	[FIELD_DESCRIPTION] = "Description",
-	[FIELD_DN] = "DNCertificatOperateur",
-	[FIELD_RESPONSABLE] = "ResponsableContact",
-	[FIELD_SUPPORT] = "SupportContact",
-	[FIELD_DATE_MAJ] = "DateMAJ",
+    [FIELD_NOM] = "Nom",
+    [FIELD_DESCRIPTION] = "Description",
+    [FIELD_DN] = "DNCertificatOperateur",
+    [FIELD_RESPONSABLE] = "ResponsableContact",
+    [FIELD_SUPPORT] = "SupportContact",
+    [FIELD_DATE_MAJ] = "DateMAJ",
 };
 
 /* Warnings are rationed per kind so that many duplicates cannot hide a skipped entry,
    and one slot is kept for the missing closing tag. */
 enum warning_kind { WARN_DUPLICATE, WARN_SKIPPED, WARN_IGNORED, WARN_EOF, WARN_KIND_COUNT };
 static const size_t warning_quota[WARN_KIND_COUNT] = {
-	[WARN_DUPLICATE] = 4,
-	[WARN_SKIPPED] = 7,
-	[WARN_IGNORED] = 3,
-	[WARN_EOF] = 1,
+    [WARN_DUPLICATE] = 4,
+    [WARN_SKIPPED] = 7,
+    [WARN_IGNORED] = 3,
+    [WARN_EOF] = 1,
 };
 _Static_assert(4 + 7 + 3 + 1 < MSS_TRUST_LIST_MAX_WARNINGS, "warnings[] must keep its NULL");
 
@@ -176,7 +176,7 @@ static void fail(struct parse *p, unsigned long line, const char *fmt, ...)
 }
 
 static int add_warning(struct parse *p, enum warning_kind kind, unsigned long line, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 static int add_warning(struct parse *p, enum warning_kind kind, unsigned long line, const char *fmt, ...)
 {
 	struct mss_trust_list *list = p->list;
@@ -184,8 +184,7 @@ static int add_warning(struct parse *p, enum warning_kind kind, unsigned long li
 	va_list ap;
 	int n;
 
-	if (p->warnings_of_kind[kind] >= warning_quota[kind] ||
-	    list->n_warnings + 1 >= MSS_TRUST_LIST_MAX_WARNINGS)
+	if (p->warnings_of_kind[kind] >= warning_quota[kind] || list->n_warnings + 1 >= MSS_TRUST_LIST_MAX_WARNINGS)
 		return 0;
 	n = snprintf(buf, sizeof(buf), "%lu: ", line);
 	va_start(ap, fmt);
@@ -293,7 +292,7 @@ static int append_entry(struct parse *p, const char *domain, const char *dn, con
 			const struct mss_dn *parsed, unsigned long line)
 {
 	struct mss_trust_list *list = p->list;
-	struct mss_trust_entry e = { .line = line };
+	struct mss_trust_entry e = {.line = line};
 	const char *ou = mss_dn_get(parsed, "OU"), *o = mss_dn_get(parsed, "O");
 
 	if (list->n_entries == p->entries_cap) {
@@ -398,8 +397,8 @@ static int entry_end(struct parse *p)
 	trim(&dn_raw, &dn_raw_len);
 	if (mss_dn_parse(dn_raw, dn_raw_len, &parsed, &why) < 0) {
 		quote_value(shown, sizeof(shown), dn_raw, dn_raw_len);
-		ret = skip_entry(p, line, "%s: invalid operator DN \"%s\" (%s)", domain, shown,
-				 why != NULL ? why : "?");
+		ret =
+		    skip_entry(p, line, "%s: invalid operator DN \"%s\" (%s)", domain, shown, why != NULL ? why : "?");
 		goto out;
 	}
 	parsed_ok = true;
@@ -423,8 +422,8 @@ static int entry_end(struct parse *p)
 		goto oom;
 	if (added == 0) {
 		p->list->n_duplicates++;
-		ret = add_warning(p, WARN_DUPLICATE, line, "%s listed twice with the same operator DN, duplicate ignored",
-				  domain);
+		ret = add_warning(p, WARN_DUPLICATE, line,
+				  "%s listed twice with the same operator DN, duplicate ignored", domain);
 		goto out;
 	}
 	if ((added = strset_add(&p->domains, domain)) < 0)
@@ -763,8 +762,8 @@ static int parse_document(struct parse *p)
 {
 	/* NONET: no network; no NOENT/DTDLOAD/DTDVALID: no entity expanded, no DTD read.
 	   NOERROR/NOWARNING: errors come to on_xml_error only, never to stderr. */
-	const int options = XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_BIG_LINES |
-			    XML_PARSE_IGNORE_ENC;
+	const int options =
+	    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_BIG_LINES | XML_PARSE_IGNORE_ENC;
 	bool skip = false;
 	int rc;
 
@@ -803,14 +802,15 @@ static int parse_document(struct parse *p)
 			return -1;
 		}
 		p->list->missing_root_end = 1;
-		if (add_warning(p, WARN_EOF, p->xml_line, "document ends without </" ROOT_NAME ">, tolerated") < 0)
+		if (add_warning(p, WARN_EOF, p->xml_line != 0 ? p->xml_line : node_line(p),
+				"document ends without </" ROOT_NAME ">, tolerated") < 0)
 			return -1;
 	}
 	if (p->list->n_entries == 0) {
 		fail(p, node_line(p), "no usable <" ENTRY_NAME "> entry (%zu skipped)", p->list->n_skipped);
 		return -1;
 	}
-	p->list->generated = dup_text(&p->generated);
+	p->list->generated = p->generated.too_long ? strdup("") : dup_text(&p->generated);
 	if (p->list->generated == NULL) {
 		fail(p, 0, "out of memory");
 		return -1;

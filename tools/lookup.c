@@ -327,6 +327,8 @@ void mssctl_print_sync_report(const struct mss_sync_report *rep, const char *out
 	       "extraction\n",
 	       rep->bals, rep->bals_by_type[MSS_BAL_PER], rep->bals_by_type[MSS_BAL_ORG], rep->bals_by_type[MSS_BAL_APP],
 	       rep->bals_by_type[MSS_BAL_CAB], rep->bals_suspended, rep->bals_ldap, rep->bals_extraction);
+	if (rep->ldap_skipped > 0)
+		printf("  LDAP: %zu entries skipped (see the warnings above)\n", rep->ldap_skipped);
 	if (rep->extraction_rows > 0)
 		printf("  extraction: %lu rows, %lu bad rows skipped\n", rep->extraction_rows, rep->extraction_bad);
 	printf("  persons: %zu, applications: %zu, groups: %zu, local domains: %zu\n", rep->persons, rep->apps,

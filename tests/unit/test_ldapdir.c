@@ -428,6 +428,66 @@ static void test_read_times_out_search(void **state)
 	check_times_out("no");
 }
 
+/* ---- text helpers ---- */
+
+static void test_text_valid(void **state)
+{
+	const char *why = NULL;
+
+	(void)state;
+	assert_true(mss_ldap_text_valid("Dr Claire Lef\xc3\xa8vre", 18, 100, &why));
+	assert_true(mss_ldap_text_valid("\xf0\x9f\x98\x80", 4, 4, &why)); /* U+1F600, exactly max */
+	assert_false(mss_ldap_text_valid("", 0, 100, &why));
+	assert_string_equal(why, "is empty");
+	assert_false(mss_ldap_text_valid("abcde", 5, 4, &why));
+	assert_string_equal(why, "is too long");
+	assert_false(mss_ldap_text_valid("a\0b", 3, 100, &why));
+	assert_string_equal(why, "contains a NUL byte");
+	assert_false(mss_ldap_text_valid("a\nb", 3, 100, &why));
+	assert_string_equal(why, "contains a control character");
+	assert_false(mss_ldap_text_valid("a\x7f", 2, 100, &why));
+	assert_false(mss_ldap_text_valid("\xc3", 1, 100, &why)); /* truncated */
+	assert_string_equal(why, "is not valid UTF-8");
+	assert_false(mss_ldap_text_valid("\xc0\xaf", 2, 100, &why));	    /* overlong '/' */
+	assert_false(mss_ldap_text_valid("\xed\xa0\x80", 3, 100, &why));	    /* surrogate */
+	assert_false(mss_ldap_text_valid("\xf4\x90\x80\x80", 4, 100, &why)); /* above U+10FFFF */
+	assert_false(mss_ldap_text_valid("\xe9t\xe9", 3, 100, &why));	    /* Latin-1 */
+}
+
+static void test_printable(void **state)
+{
+	char *out;
+
+	(void)state;
+	out = mss_ldap_printable("cn=a\nb\\c,\xc3\xa8\xff\0z", 14);
+	assert_non_null(out);
+	assert_string_equal(out, "cn=a\\x0ab\\x5cc,\xc3\xa8\\xff\\x00z");
+	free(out);
+}
+
+/* ---- password bind, without a server ---- */
+
+static void test_bind_password_refuses_empty(void **state)
+{
+	struct mss_config *cfg = config_with((const char *const[]){"uri", "ldap://127.0.0.1:1", "starttls", "no", NULL});
+	struct ldap *ld = NULL;
+	char err[512] = "";
+
+	(void)state;
+	/* Without TLS, libldap connects lazily: the handle exists, nothing is sent yet. */
+	assert_int_equal(mss_ldap_connect(cfg, 2, &ld, err, sizeof err), 0);
+	assert_non_null(ld);
+	assert_int_equal(mss_ldap_bind_password(ld, "uid=x,dc=x", "", 0, err, sizeof err), 1);
+	assert_non_null(strstr(err, "empty password refused"));
+	/* The server is down: an error (-1), not "invalid credentials" (1); no password shown. */
+	assert_int_equal(mss_ldap_bind_password(ld, "uid=x,dc=x", "Pw-Hidden-77", 12, err, sizeof err), -1);
+	assert_non_null(strstr(err, "Can't contact LDAP server"));
+	assert_null(strstr(err, "Pw-Hidden-77"));
+	mss_ldap_close(ld);
+	mss_ldap_close(NULL);
+	mss_config_free(cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -448,6 +508,9 @@ int main(void)
 		cmocka_unit_test(test_read_connection_refused),
 		cmocka_unit_test(test_read_times_out_starttls),
 		cmocka_unit_test(test_read_times_out_search),
+		cmocka_unit_test(test_text_valid),
+		cmocka_unit_test(test_printable),
+		cmocka_unit_test(test_bind_password_refuses_empty),
 	};
 
 	return cmocka_run_group_tests(tests, setup_tmpdir, teardown_tmpdir);

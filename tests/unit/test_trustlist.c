@@ -18,12 +18,12 @@
 
 #include "trustlist.h"
 
-#define HEADER_NO_DECL                                                                                             \
-	"<ListeBlancheMSSante xmlns=\"https://listeblanche.mssante.fr/schema\">\n"                                    \
+#define HEADER_NO_DECL                                                                                                 \
+	"<ListeBlancheMSSante xmlns=\"https://listeblanche.mssante.fr/schema\">\n"                                     \
 	"<DateDeGeneration>2025-03-13T14:54:10Z</DateDeGeneration>\n<ListeDomaines>\n"
-#define HEADER                                                                                                     \
-	"<?xml version=\"1.0\" encoding=\"UTF-8\"?><ListeBlancheMSSante "                                            \
-	"xmlns=\"https://listeblanche.mssante.fr/schema\">\n"                                                         \
+#define HEADER                                                                                                         \
+	"<?xml version=\"1.0\" encoding=\"UTF-8\"?><ListeBlancheMSSante "                                              \
+	"xmlns=\"https://listeblanche.mssante.fr/schema\">\n"                                                          \
 	"<DateDeGeneration>2025-03-13T14:54:10Z</DateDeGeneration>\n<ListeDomaines>\n"
 #define LIST_END "</ListeDomaines>\n"
 #define ROOT_END "</ListeBlancheMSSante>\n"
@@ -147,17 +147,19 @@ static void check_valid_fixture(const struct mss_trust_list *list)
 	/* published with spaces after commas and L= instead of ST= */
 	assert_string_equal(e[3].domain, "clinique-exemple.mssante.fr");
 	assert_string_equal(e[3].dn, DN_B);
-	assert_string_equal(e[3].dn_raw,
-			    "CN=smtp.operateur-exemple.fr, OU=300000000012345, O=OPERATEUR EXEMPLE, L=Paris (75), C=FR");
+	assert_string_equal(
+	    e[3].dn_raw, "CN=smtp.operateur-exemple.fr, OU=300000000012345, O=OPERATEUR EXEMPLE, L=Paris (75), C=FR");
 	assert_string_equal(e[3].description, "CLINIQUE EXEMPLE & ASSOCIÉS (fictif)");
 
 	/* outside mssante.fr, quoted O with two spaces */
 	assert_string_equal(e[4].domain, "passerelle.exemple.org");
 	assert_string_equal(e[4].cn, "mailin.exemple.org");
 	assert_string_equal(e[4].o, "PASSERELLE  EXEMPLE");
-	assert_string_equal(e[4].dn, "CN=mailin.exemple.org,OU=300000000067890,O=PASSERELLE  EXEMPLE,ST=Nord (59),C=FR");
+	assert_string_equal(e[4].dn,
+			    "CN=mailin.exemple.org,OU=300000000067890,O=PASSERELLE  EXEMPLE,ST=Nord (59),C=FR");
 
-	assert_true(has_warning(list, "21: ch-valmont.mssante.fr listed twice with the same operator DN, duplicate ignored"));
+	assert_true(
+	    has_warning(list, "21: ch-valmont.mssante.fr listed twice with the same operator DN, duplicate ignored"));
 	assert_true(has_warning(list, "45: invalid domain \"sessad@exemple.mssante.fr\" (invalid character in domain), "
 				      "entry skipped"));
 }
@@ -194,7 +196,7 @@ static void test_missing_root_end_tolerated(void **state)
 static void test_missing_root_end_any_size(void **state)
 {
 	(void)state;
-	static const char *const tails[] = { "", "\n", " \r\n\t \n", "\n\n\n\n\n\n\n\n\n\n\n\n" };
+	static const char *const tails[] = {"", "\n", " \r\n\t \n", "\n\n\n\n\n\n\n\n\n\n\n\n"};
 	size_t cap = 200000;
 	char *doc = malloc(cap);
 
@@ -206,8 +208,8 @@ static void test_missing_root_end_any_size(void **state)
 
 			for (int i = 0; i < n; i++)
 				len += (size_t)snprintf(doc + len, cap - len, ENTRY("d%d.mssante.fr", DN_A), i);
-			len += (size_t)snprintf(doc + len, cap - len, "</ListeDomaines%s>%s", t == 2 ? " " : "",
-						tails[t]);
+			len +=
+			    (size_t)snprintf(doc + len, cap - len, "</ListeDomaines%s>%s", t == 2 ? " " : "", tails[t]);
 			list = read_ok(doc);
 			assert_int_equal(list->n_entries, (size_t)n);
 			assert_int_equal(list->missing_root_end, 1);
@@ -289,15 +291,16 @@ static void test_wrong_root_and_namespace(void **state)
 		   ":1: root element in namespace \"\", expected \"https://listeblanche.mssante.fr/schema\"");
 	/* right name and namespace through a prefix is the same document */
 	struct mss_trust_list *list =
-		read_ok("<lb:ListeBlancheMSSante xmlns:lb=\"https://listeblanche.mssante.fr/schema\"><lb:ListeDomaines>"
-			"<lb:Domaine><lb:Nom>a.mssante.fr</lb:Nom><lb:DNCertificatOperateur>" DN_A
-			"</lb:DNCertificatOperateur></lb:Domaine></lb:ListeDomaines>\n");
+	    read_ok("<lb:ListeBlancheMSSante xmlns:lb=\"https://listeblanche.mssante.fr/schema\"><lb:ListeDomaines>"
+		    "<lb:Domaine><lb:Nom>a.mssante.fr</lb:Nom><lb:DNCertificatOperateur>" DN_A
+		    "</lb:DNCertificatOperateur></lb:Domaine></lb:ListeDomaines>\n");
 	assert_int_equal(list->n_entries, 1);
 	assert_int_equal(list->missing_root_end, 1);
 	mss_trust_list_free(list);
 	/* Domaine elements of another namespace are not trust list entries */
-	static const char foreign[] = HEADER "<Domaine xmlns=\"urn:other\"><Nom>a.mssante.fr</Nom><DNCertificatOperateur>" DN_A
-					      "</DNCertificatOperateur></Domaine>" LIST_END ROOT_END;
+	static const char foreign[] =
+	    HEADER "<Domaine xmlns=\"urn:other\"><Nom>a.mssante.fr</Nom><DNCertificatOperateur>" DN_A
+		   "</DNCertificatOperateur></Domaine>" LIST_END ROOT_END;
 	read_fails(foreign, sizeof(foreign) - 1, "mem:6: no usable <Domaine> entry (0 skipped)");
 }
 
@@ -329,13 +332,15 @@ static void test_skipped_entries_reported_with_lines(void **state)
 	assert_int_equal(list->entries[0].line, 21);
 	assert_int_equal(list->n_skipped, 5);
 	assert_int_equal(list->n_warnings, 5);
-	assert_string_equal(list->warnings[0], "4: invalid domain \"bad domain.mssante.fr\" (invalid character in domain), "
-					       "entry skipped");
+	assert_string_equal(list->warnings[0],
+			    "4: invalid domain \"bad domain.mssante.fr\" (invalid character in domain), "
+			    "entry skipped");
 	assert_string_equal(list->warnings[1], "8: ch-valmont.mssante.fr: operator DN \"OU=1990000001,O=CH DE VALMONT,"
 					       "C=FR\" has no CN, entry skipped");
 	assert_string_equal(list->warnings[2], "12: <Domaine> without <DNCertificatOperateur>, entry skipped");
 	assert_string_equal(list->warnings[3], "14: <Domaine> without <Nom>, entry skipped");
-	assert_true(starts_with(list->warnings[4], "18: ch-valmont.mssante.fr: invalid operator DN \"CN=?unbalanced,O=X\" ("));
+	assert_true(
+	    starts_with(list->warnings[4], "18: ch-valmont.mssante.fr: invalid operator DN \"CN=?unbalanced,O=X\" ("));
 	assert_true(strstr(list->warnings[4], "), entry skipped") != NULL);
 	mss_trust_list_free(list);
 	free(data);
@@ -344,9 +349,9 @@ static void test_skipped_entries_reported_with_lines(void **state)
 static void test_dedup_and_case(void **state)
 {
 	(void)state;
-	struct mss_trust_list *list = read_ok(HEADER ENTRY("ch-valmont.mssante.fr", DN_A) ENTRY(
-		"CH-VALMONT.MSSANTE.FR", DN_A) ENTRY("Ch-Valmont.Mssante.Fr.", DN_A_SPACED_L)
-						      ENTRY("ch-valmont.mssante.fr", DN_B) LIST_END ROOT_END);
+	struct mss_trust_list *list = read_ok(
+	    HEADER ENTRY("ch-valmont.mssante.fr", DN_A) ENTRY("CH-VALMONT.MSSANTE.FR", DN_A)
+		ENTRY("Ch-Valmont.Mssante.Fr.", DN_A_SPACED_L) ENTRY("ch-valmont.mssante.fr", DN_B) LIST_END ROOT_END);
 
 	assert_int_equal(list->n_entries, 2);
 	assert_int_equal(list->n_domains, 1);
@@ -364,8 +369,8 @@ static void test_dedup_and_case(void **state)
 static void test_dn_spaces_and_l_equal_st(void **state)
 {
 	(void)state;
-	struct mss_trust_list *list = read_ok(HEADER ENTRY("a.mssante.fr", DN_A)
-						      ENTRY("b.mssante.fr", DN_A_SPACED_L) LIST_END ROOT_END);
+	struct mss_trust_list *list =
+	    read_ok(HEADER ENTRY("a.mssante.fr", DN_A) ENTRY("b.mssante.fr", DN_A_SPACED_L) LIST_END ROOT_END);
 
 	assert_int_equal(list->n_entries, 2);
 	assert_int_equal(list->n_operators, 1);
@@ -401,7 +406,8 @@ static void test_warning_quota(void **state)
 	assert_true(list->n_warnings < MSS_TRUST_LIST_MAX_WARNINGS);
 	assert_null(list->warnings[list->n_warnings]);
 	assert_int_equal(list->n_warnings, 4 + 7 + 3 + 1);
-	assert_true(strstr(list->warnings[list->n_warnings - 1], "document ends without </ListeBlancheMSSante>") != NULL);
+	assert_true(strstr(list->warnings[list->n_warnings - 1], "document ends without </ListeBlancheMSSante>") !=
+		    NULL);
 	assert_string_equal(list->warnings[4], "24: invalid domain \"bad_0.mssante.fr\" (invalid character in domain), "
 					       "entry skipped");
 	assert_string_equal(list->warnings[11], "44: unexpected element <Futur> ignored");
@@ -420,21 +426,23 @@ static void test_line_numbers_past_65535(void **state)
 
 	assert_non_null(doc);
 	len = (size_t)snprintf(doc, cap, HEADER); /* 3 lines */
-	for (int i = 0; i < 20000; i++) /* 4 lines each */
+	for (int i = 0; i < 20000; i++)		  /* 4 lines each */
 		len += (size_t)snprintf(doc + len, cap - len,
 					"<Domaine>\n<Nom>d%d.mssante.fr</Nom>\n<DNCertificatOperateur>" DN_A
 					"</DNCertificatOperateur>\n</Domaine>\n",
 					i);
 	/* this Nom is on line 3 + 80000 + 2 */
-	len += (size_t)snprintf(doc + len, cap - len,
-				"<Domaine>\n<Nom>bad!.mssante.fr</Nom>\n<DNCertificatOperateur>" DN_A
-				"</DNCertificatOperateur>\n</Domaine>\n<Domaine>\n\n\n\n\n\n\n\n\n\n<Nom>d1.mssante.fr</Nom>"
-				"<DNCertificatOperateur>" DN_A "</DNCertificatOperateur></Domaine>" LIST_END ROOT_END);
+	len += (size_t)snprintf(
+	    doc + len, cap - len,
+	    "<Domaine>\n<Nom>bad!.mssante.fr</Nom>\n<DNCertificatOperateur>" DN_A
+	    "</DNCertificatOperateur>\n</Domaine>\n<Domaine>\n\n\n\n\n\n\n\n\n\n<Nom>d1.mssante.fr</Nom>"
+	    "<DNCertificatOperateur>" DN_A "</DNCertificatOperateur></Domaine>" LIST_END ROOT_END);
 	list = read_ok(doc);
 	assert_int_equal(list->n_entries, 20000);
 	assert_int_equal(list->entries[19999].line, 3 + 79996 + 2);
-	assert_string_equal(list->warnings[0], "80005: invalid domain \"bad!.mssante.fr\" (invalid character in domain), "
-					       "entry skipped");
+	assert_string_equal(list->warnings[0],
+			    "80005: invalid domain \"bad!.mssante.fr\" (invalid character in domain), "
+			    "entry skipped");
 	assert_string_equal(list->warnings[1], "80018: d1.mssante.fr listed twice with the same operator DN, "
 					       "duplicate ignored");
 	mss_trust_list_free(list);
@@ -458,8 +466,9 @@ static void test_xxe_and_billion_laughs_refused(void **state)
 	data = HEADER "<Domaine><Nom>&foo;</Nom></Domaine>" LIST_END ROOT_END;
 	read_fails(data, strlen(data), "mem:4: not well-formed XML: Entity 'foo' not defined");
 	/* external DTD never fetched: refused before any network or file access */
-	data = "<?xml version=\"1.0\"?>\n<!DOCTYPE ListeBlancheMSSante SYSTEM \"http://127.0.0.1:9/x.dtd\">"
-	       HEADER_NO_DECL LIST_END ROOT_END;
+	data =
+	    "<?xml version=\"1.0\"?>\n<!DOCTYPE ListeBlancheMSSante SYSTEM \"http://127.0.0.1:9/x.dtd\">" HEADER_NO_DECL
+		LIST_END ROOT_END;
 	read_fails(data, strlen(data), "mem:2: document type declarations are not allowed");
 	assert_true((double)(clock() - start) / CLOCKS_PER_SEC < 5.0);
 }
@@ -470,7 +479,8 @@ static void test_hostile_content(void **state)
 	struct mss_trust_list *list;
 	char big[MSS_TRUST_LIST_FIELD_MAX + 200], doc[MSS_TRUST_LIST_FIELD_MAX + 2000];
 	static const char nul_doc[] = HEADER "<Domaine><Nom>a.mssante.fr\0x</Nom></Domaine>" LIST_END ROOT_END;
-	static const char bad_utf8[] = HEADER "<Domaine><Description>\xC3\x28</Description></Domaine>" LIST_END ROOT_END;
+	static const char bad_utf8[] =
+	    HEADER "<Domaine><Description>\xC3\x28</Description></Domaine>" LIST_END ROOT_END;
 
 	read_fails(nul_doc, sizeof(nul_doc) - 1, "mem:4: not well-formed XML: ");
 	read_fails(bad_utf8, sizeof(bad_utf8) - 1, "mem:4: not well-formed XML: ");
@@ -519,18 +529,19 @@ static void test_hostile_content(void **state)
 		   strlen(HEADER ENTRY("a.mssante.fr", DN_A) LIST_END ROOT_END "<x/>"),
 		   "mem:7: not well-formed XML: Extra content at the end of the document");
 	/* the list is UTF-8: another encoding is not converted, its non-ASCII bytes are refused */
-	static const char latin1[] = "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>"
-				     "<ListeBlancheMSSante xmlns=\"https://listeblanche.mssante.fr/schema\"><ListeDomaines>"
-				     "<Domaine><Nom>a.mssante.fr</Nom><Description>H\xF4pital</Description>"
-				     "<DNCertificatOperateur>CN=a.example.fr,C=FR</DNCertificatOperateur></Domaine>" LIST_END
-					     ROOT_END;
+	static const char latin1[] =
+	    "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>"
+	    "<ListeBlancheMSSante xmlns=\"https://listeblanche.mssante.fr/schema\"><ListeDomaines>"
+	    "<Domaine><Nom>a.mssante.fr</Nom><Description>H\xF4pital</Description>"
+	    "<DNCertificatOperateur>CN=a.example.fr,C=FR</DNCertificatOperateur></Domaine>" LIST_END ROOT_END;
 	read_fails(latin1, sizeof(latin1) - 1, "mem:1: not well-formed XML: ");
 	static const char utf16[] = "\xFF\xFE<\0x\0/\0>\0";
 	read_fails(utf16, sizeof(utf16) - 1, "mem:1: not well-formed XML: ");
 	/* UTF-8 declared or not, with or without a byte order mark */
-	list = read_ok("\xEF\xBB\xBF<ListeBlancheMSSante xmlns=\"https://listeblanche.mssante.fr/schema\"><ListeDomaines>"
-		       "<Domaine><Nom>a.mssante.fr</Nom><Description>H\xC3\xB4pital</Description><DNCertificatOperateur>"
-		       "CN=a.example.fr,O=H\xC3\xB4pital,C=FR</DNCertificatOperateur></Domaine>" LIST_END ROOT_END);
+	list =
+	    read_ok("\xEF\xBB\xBF<ListeBlancheMSSante xmlns=\"https://listeblanche.mssante.fr/schema\"><ListeDomaines>"
+		    "<Domaine><Nom>a.mssante.fr</Nom><Description>H\xC3\xB4pital</Description><DNCertificatOperateur>"
+		    "CN=a.example.fr,O=H\xC3\xB4pital,C=FR</DNCertificatOperateur></Domaine>" LIST_END ROOT_END);
 	assert_string_equal(list->entries[0].description, "H\xC3\xB4pital");
 	assert_string_equal(list->entries[0].o, "H\xC3\xB4pital");
 	assert_string_equal(list->generated, "");
@@ -561,18 +572,18 @@ static void test_nothing_written_to_stderr(void **state)
 {
 	(void)state;
 	static const char *const inputs[] = {
-		"\0\0\0<\0\0\0x\0\0\0/\0\0\0>", /* UCS-4 guess */
-		"<\0\0\0x\0\0\0/\0\0\0>\0\0\0",
-		"\0\0<\0\0\0x\0",
-		"<\0?\0x\0m\0l\0", /* UTF-16LE guess */
-		"\xFE\xFF\0<\0x\0/\0>",
-		"\x4C\x6F\xA7\x94\x93", /* EBCDIC guess */
-		"<?xml version=\"1.0\" encoding=\"EBCDIC-US\"?><x/>",
-		"<?xml version=\"1.0\" encoding=\"no-such-encoding\"?><x/>",
-		"<a><b></a>",
-		"<ListeBlancheMSSante xmlns=\"https://listeblanche.mssante.fr/schema\"><ListeDomaines>\xC3",
+	    "\0\0\0<\0\0\0x\0\0\0/\0\0\0>", /* UCS-4 guess */
+	    "<\0\0\0x\0\0\0/\0\0\0>\0\0\0",
+	    "\0\0<\0\0\0x\0",
+	    "<\0?\0x\0m\0l\0", /* UTF-16LE guess */
+	    "\xFE\xFF\0<\0x\0/\0>",
+	    "\x4C\x6F\xA7\x94\x93", /* EBCDIC guess */
+	    "<?xml version=\"1.0\" encoding=\"EBCDIC-US\"?><x/>",
+	    "<?xml version=\"1.0\" encoding=\"no-such-encoding\"?><x/>",
+	    "<a><b></a>",
+	    "<ListeBlancheMSSante xmlns=\"https://listeblanche.mssante.fr/schema\"><ListeDomaines>\xC3",
 	};
-	static const size_t lens[] = { 16, 16, 8, 10, 8, 5, 0, 0, 0, 0 };
+	static const size_t lens[] = {16, 16, 8, 10, 8, 5, 0, 0, 0, 0};
 	char path[] = "/tmp/mss-test-trustlist-XXXXXX";
 	int fd = mkstemp(path), saved = dup(2);
 	struct stat st;
@@ -586,7 +597,7 @@ static void test_nothing_written_to_stderr(void **state)
 
 		assert_int_equal(mss_trust_list_read_memory(inputs[i], len, "mem", &list, errbuf, sizeof(errbuf)), -1);
 	}
-	assert_int_equal(mss_trust_list_read(fixture("billion-laughs.xml"), &(struct mss_trust_list *){ NULL }, errbuf,
+	assert_int_equal(mss_trust_list_read(fixture("billion-laughs.xml"), &(struct mss_trust_list *){NULL}, errbuf,
 					     sizeof(errbuf)),
 			 -1);
 	fflush(stderr);
@@ -601,8 +612,8 @@ static void test_nothing_written_to_stderr(void **state)
 static const char *real_list_path(void)
 {
 	static const char *const candidates[] = {
-		"/work/shared/data/liste-blanche-2025-03-13.xml",
-		"../shared/data/liste-blanche-2025-03-13.xml",
+	    "/work/shared/data/liste-blanche-2025-03-13.xml",
+	    "../shared/data/liste-blanche-2025-03-13.xml",
 	};
 	const char *env = getenv("MSS_TRUST_LIST_REAL");
 
@@ -660,24 +671,24 @@ static void test_real_list(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_valid_fixture),
-		cmocka_unit_test(test_missing_root_end_tolerated),
-		cmocka_unit_test(test_missing_root_end_any_size),
-		cmocka_unit_test(test_truncated_at_every_byte),
-		cmocka_unit_test(test_truncated_fixtures),
-		cmocka_unit_test(test_garbage),
-		cmocka_unit_test(test_wrong_root_and_namespace),
-		cmocka_unit_test(test_empty_list_is_an_error),
-		cmocka_unit_test(test_skipped_entries_reported_with_lines),
-		cmocka_unit_test(test_dedup_and_case),
-		cmocka_unit_test(test_dn_spaces_and_l_equal_st),
-		cmocka_unit_test(test_warning_quota),
-		cmocka_unit_test(test_line_numbers_past_65535),
-		cmocka_unit_test(test_xxe_and_billion_laughs_refused),
-		cmocka_unit_test(test_hostile_content),
-		cmocka_unit_test(test_io_errors_and_small_buffers),
-		cmocka_unit_test(test_nothing_written_to_stderr),
-		cmocka_unit_test(test_real_list),
+	    cmocka_unit_test(test_valid_fixture),
+	    cmocka_unit_test(test_missing_root_end_tolerated),
+	    cmocka_unit_test(test_missing_root_end_any_size),
+	    cmocka_unit_test(test_truncated_at_every_byte),
+	    cmocka_unit_test(test_truncated_fixtures),
+	    cmocka_unit_test(test_garbage),
+	    cmocka_unit_test(test_wrong_root_and_namespace),
+	    cmocka_unit_test(test_empty_list_is_an_error),
+	    cmocka_unit_test(test_skipped_entries_reported_with_lines),
+	    cmocka_unit_test(test_dedup_and_case),
+	    cmocka_unit_test(test_dn_spaces_and_l_equal_st),
+	    cmocka_unit_test(test_warning_quota),
+	    cmocka_unit_test(test_line_numbers_past_65535),
+	    cmocka_unit_test(test_xxe_and_billion_laughs_refused),
+	    cmocka_unit_test(test_hostile_content),
+	    cmocka_unit_test(test_io_errors_and_small_buffers),
+	    cmocka_unit_test(test_nothing_written_to_stderr),
+	    cmocka_unit_test(test_real_list),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
