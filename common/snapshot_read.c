@@ -80,19 +80,26 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...)
 
 /* ---- cdb search ---- */
 
-static void cursor_init(const struct mss_snapshot *snap, char kind, const char *key, size_t keylen,
-			struct cursor *c)
+static void cursor_init_hashed(const struct mss_snapshot *snap, uint32_t hash, size_t keylen, struct cursor *c)
 {
-	unsigned char kind_byte = (unsigned char)kind;
 	const unsigned char *toc;
 
-	c->hash = cdb_hash_add(cdb_hash_add(CDB_HASH_INIT, &kind_byte, 1), (const unsigned char *)key, keylen);
+	c->hash = hash;
 	toc = snap->map + (size_t)(c->hash & 255) * 8;
 	c->table = get_u32(toc);
 	c->slots = get_u32(toc + 4);
 	/* A key longer than the whole record section cannot be there. */
 	c->todo = keylen >= snap->data_end ? 0 : c->slots;
 	c->slot = c->slots ? (c->hash >> 8) % c->slots : 0;
+}
+
+static void cursor_init(const struct mss_snapshot *snap, char kind, const char *key, size_t keylen, struct cursor *c)
+{
+	unsigned char kind_byte = (unsigned char)kind;
+
+	cursor_init_hashed(snap,
+			   cdb_hash_add(cdb_hash_add(CDB_HASH_INIT, &kind_byte, 1), (const unsigned char *)key, keylen),
+			   keylen, c);
 }
 
 /* Next record whose key is KIND+KEY. The table bounds were checked at open; record
@@ -248,7 +255,8 @@ int mss_snapshot_open(const char *path, unsigned flags, struct mss_snapshot **sn
 		goto fail;
 	}
 	if (st.st_uid != 0 && !(flags & MSS_SNAPSHOT_ANY_OWNER)) {
-		set_err(err, errlen, "snapshot %s: owned by uid %lu, not root: refused", path, (unsigned long)st.st_uid);
+		set_err(err, errlen, "snapshot %s: owned by uid %lu, not root: refused", path,
+			(unsigned long)st.st_uid);
 		saved = EPERM;
 		goto fail;
 	}
@@ -341,6 +349,13 @@ ino_t mss_snapshot_ino(const struct mss_snapshot *snap)
 
 /* ---- decoders ---- */
 
+/* Byte classes for split_fields: 0 plain text, 1 the TAB separator, 2 refused. Constant
+   data, so sharing it between threads is fine. */
+#define CTL8(x) x, x, x, x, x, x, x, x
+static const unsigned char byte_class[256] = {
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 1, 2, 2, 2, 2, 2, 2, CTL8(2), CTL8(2), [0x7f] = 2,
+};
+
 /* Splits V into exactly N TAB-separated fields. Refuses any other control character, so
    that nothing read from the file can smuggle a CR, LF or NUL into a passwd line or a log. */
 static int split_fields(const char *v, size_t vlen, struct mss_slice *fields, size_t n)
@@ -348,18 +363,16 @@ static int split_fields(const char *v, size_t vlen, struct mss_slice *fields, si
 	size_t field = 0, start = 0;
 
 	for (size_t i = 0; i < vlen; i++) {
-		unsigned char c = (unsigned char)v[i];
+		unsigned char c = byte_class[(unsigned char)v[i]];
 
-		if (c == '\t') {
-			if (field + 1 == n)
-				return -1;
-			fields[field].p = v + start;
-			fields[field].len = i - start;
-			field++;
-			start = i + 1;
-		} else if (c < 0x20 || c == 0x7f) {
+		if (c == 0)
+			continue;
+		if (c == 2 || field + 1 == n)
 			return -1;
-		}
+		fields[field].p = v + start;
+		fields[field].len = i - start;
+		field++;
+		start = i + 1;
 	}
 	if (field + 1 != n)
 		return -1;
@@ -429,12 +442,11 @@ static int protocol_error(void)
 	return -1;
 }
 
-int mss_snapshot_decode_bal(const char *key, size_t keylen, const char *v, size_t vlen, struct mss_bal *bal_r)
+/* The value part of decode_bal; KEY must already be known valid. */
+static int decode_bal_value(const char *key, size_t keylen, const char *v, size_t vlen, struct mss_bal *bal_r)
 {
 	struct mss_slice f[9];
 
-	if (!key_ok(key, keylen, MSS_ADDR_MAX) || memchr(key, '@', keylen) == NULL)
-		return protocol_error();
 	if (split_fields(v, vlen, f, 9) < 0)
 		return protocol_error();
 	if (!is_bal_type(f[0]) || !is_status(f[1]) || parse_uid(f[2], &bal_r->uid) < 0)
@@ -452,6 +464,13 @@ int mss_snapshot_decode_bal(const char *key, size_t keylen, const char *v, size_
 	bal_r->app_subject = f[7];
 	bal_r->structure = f[8];
 	return 0;
+}
+
+int mss_snapshot_decode_bal(const char *key, size_t keylen, const char *v, size_t vlen, struct mss_bal *bal_r)
+{
+	if (!key_ok(key, keylen, MSS_ADDR_MAX) || memchr(key, '@', keylen) == NULL)
+		return protocol_error();
+	return decode_bal_value(key, keylen, v, vlen, bal_r);
 }
 
 int mss_snapshot_decode_person(const char *key, size_t keylen, const char *v, size_t vlen, struct mss_person *p_r)
@@ -518,16 +537,39 @@ static int bal_exact(const struct mss_snapshot *snap, const char *address, size_
 	return 1;
 }
 
+/* The getpwnam path, so done in one pass over ADDRESS: lower-case it, hash it, and check it
+   as decode_bal would check the stored key. The stored key, if found, is byte for byte the
+   checked copy, so it is not scanned again. */
 int mss_snapshot_bal(const struct mss_snapshot *snap, const char *address, size_t len, struct mss_bal *bal_r)
 {
 	char lower[MSS_ADDR_MAX];
+	uint32_t hash = ((CDB_HASH_INIT << 5) + CDB_HASH_INIT) ^ 'B';
+	bool at = false, bad = false;
+	struct mss_slice key, value;
+	struct cursor c;
+	int r;
 
-	/* Longer than any address the writer accepts: cannot be there. */
-	if (len > sizeof(lower))
+	/* Not an address any valid record can hold: it cannot be there. */
+	if (len == 0 || len > sizeof(lower))
 		return 0;
-	for (size_t i = 0; i < len; i++)
-		lower[i] = ascii_lower(address[i]);
-	return bal_exact(snap, lower, len, bal_r);
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)address[i];
+
+		bad |= ch < 0x20 || ch == 0x7f;
+		at |= ch == '@';
+		ch = (unsigned char)ascii_lower((char)ch);
+		lower[i] = (char)ch;
+		hash = ((hash << 5) + hash) ^ ch;
+	}
+	if (bad || !at)
+		return 0;
+	cursor_init_hashed(snap, hash, len, &c);
+	r = cursor_next(snap, &c, 'B', lower, len, &key, &value);
+	if (r <= 0)
+		return r;
+	if (decode_bal_value(key.p, key.len, value.p, value.len, bal_r) < 0)
+		return -1;
+	return 1;
 }
 
 int mss_snapshot_bal_by_uid(const struct mss_snapshot *snap, uint32_t uid, struct mss_bal *bal_r)

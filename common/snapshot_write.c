@@ -23,7 +23,7 @@ struct mss_snapshot_writer {
 	int dir_fd;
 	char *final_path;
 	char *tmp_path;
-	char *join;	/* buffer for the joined value of mss_snapshot_put_fields */
+	char *join; /* buffer for the joined value of mss_snapshot_put_fields */
 	size_t join_size;
 	unsigned char keybuf[1 + MSS_SNAPSHOT_KEY_MAX];
 };
@@ -63,8 +63,8 @@ int mss_snapshot_writer_open(const char *final_path, struct mss_snapshot_writer 
 	w->final_path = strdup(final_path);
 	/* "<dir>/.<base>.XXXXXX": same directory, so that rename(2) is atomic. */
 	dirlen = slash ? (size_t)(slash - final_path) : 0;
-	if (w->final_path == NULL || asprintf(&w->tmp_path, "%.*s%s.%s.XXXXXX", (int)dirlen, final_path,
-					      slash ? "/" : "", base) < 0) {
+	if (w->final_path == NULL ||
+	    asprintf(&w->tmp_path, "%.*s%s.%s.XXXXXX", (int)dirlen, final_path, slash ? "/" : "", base) < 0) {
 		w->tmp_path = NULL;
 		goto nomem;
 	}
@@ -128,8 +128,8 @@ static int add_record(struct mss_snapshot_writer *w, char kind, const char *key,
 		return -1;
 	}
 	if (vlen > UINT32_MAX - 1 - MSS_SNAPSHOT_KEY_MAX) {
-		set_err(err, errlen, "snapshot: value of %c key \"%.*s\" too long", kind, (int)(keylen > 80 ? 80 : keylen),
-			key);
+		set_err(err, errlen, "snapshot: value of %c key \"%.*s\" too long", kind,
+			(int)(keylen > 80 ? 80 : keylen), key);
 		errno = EINVAL;
 		return -1;
 	}
@@ -153,7 +153,8 @@ static int check_key(char kind, const char *key, size_t keylen, char *err, size_
 		goto invalid;
 	}
 	if (keylen == 0 || keylen > MSS_SNAPSHOT_KEY_MAX) {
-		set_err(err, errlen, "snapshot: %c key of %zu bytes (1..%d allowed)", kind, keylen, MSS_SNAPSHOT_KEY_MAX);
+		set_err(err, errlen, "snapshot: %c key of %zu bytes (1..%d allowed)", kind, keylen,
+			MSS_SNAPSHOT_KEY_MAX);
 		goto invalid;
 	}
 	if (find_forbidden(key, keylen, "\t\r\n", true) >= 0) {
@@ -192,8 +193,8 @@ int mss_snapshot_put_fields(struct mss_snapshot_writer *w, char kind, const char
 		size_t len = fields[i] ? strlen(fields[i]) : 0;
 
 		if (find_forbidden(fields[i] ? fields[i] : "", len, "\t\r\n", false) >= 0) {
-			set_err(err, errlen, "snapshot: field %zu of %c key \"%.*s\" holds a TAB, CR or LF", i + 1, kind,
-				(int)(keylen > 80 ? 80 : keylen), key);
+			set_err(err, errlen, "snapshot: field %zu of %c key \"%.*s\" holds a TAB, CR or LF", i + 1,
+				kind, (int)(keylen > 80 ? 80 : keylen), key);
 			errno = EINVAL;
 			return -1;
 		}

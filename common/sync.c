@@ -857,6 +857,7 @@ int mss_sync_run(const struct mss_config *cfg, const struct mss_sync_options *op
 
 	if (mss_trust_list_read(trust_path, &tl, err, errlen) < 0)
 		goto out;
+	rep->trust_names = tl->n_names;
 	rep->trust_domains = tl->n_domains;
 	rep->trust_entries = tl->n_entries;
 	rep->trust_skipped = tl->n_skipped;

@@ -22,7 +22,7 @@ struct mss_sync_report {
 	size_t bals, bals_ldap, bals_extraction, bals_suspended;
 	size_t bals_by_type[MSS_BAL_TYPES];
 	size_t persons, apps, groups, local_domains;
-	size_t trust_domains, trust_entries, trust_skipped, trust_duplicates;
+	size_t trust_names, trust_domains, trust_entries, trust_skipped, trust_duplicates;
 	bool trust_missing_end_tag;
 	char trust_generated[64];
 	unsigned long extraction_rows, extraction_bad;

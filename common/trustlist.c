@@ -14,6 +14,7 @@
 #include "addr.h"
 #include "dn.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -92,6 +93,7 @@ struct parse {
 	struct strset pairs;	 /* "domain normalised-DN": a domain has no space */
 	struct strset domains;	 /* distinct domains */
 	struct strset operators; /* distinct normalised DNs */
+	struct strset names;	 /* distinct <Nom> values as published, lower-cased */
 	size_t warnings_of_kind[WARN_KIND_COUNT];
 
 	/* The first error libxml2 reported. */
@@ -390,6 +392,17 @@ static int entry_end(struct parse *p)
 		return skip_entry(p, line, "<" ENTRY_NAME "> without <DNCertificatOperateur>");
 
 	trim(&nom, &nom_len);
+	{
+		char lower[MSS_TRUST_LIST_FIELD_MAX + 1];
+		size_t n = nom_len < MSS_TRUST_LIST_FIELD_MAX ? nom_len : MSS_TRUST_LIST_FIELD_MAX;
+
+		for (size_t i = 0; i < n; i++)
+			lower[i] = (char)tolower((unsigned char)nom[i]);
+		lower[n] = '\0';
+		if ((added = strset_add(&p->names, lower)) < 0)
+			goto oom;
+		p->list->n_names += (size_t)added;
+	}
 	if (mss_domain_normalize(nom, nom_len, domain, sizeof(domain), &why) < 0) {
 		quote_value(shown, sizeof(shown), nom, nom_len);
 		return skip_entry(p, line, "invalid domain \"%s\" (%s)", shown, why != NULL ? why : "?");
@@ -854,6 +867,7 @@ out:
 	strset_free(&p->pairs);
 	strset_free(&p->domains);
 	strset_free(&p->operators);
+	strset_free(&p->names);
 	free(p);
 	return ret;
 }

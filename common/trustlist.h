@@ -27,10 +27,13 @@ struct mss_trust_list {
 	size_t n_entries;
 	size_t n_domains;   /* distinct domains */
 	size_t n_operators; /* distinct normalised operator DNs */
+	/* distinct <Nom> values as published (trimmed, lower-cased), usable or not: what the
+	   list announces, against which n_domains says what could be used */
+	size_t n_names;
 	/* What was tolerated, each counted; the first few described in warnings[]. */
 	size_t n_duplicates;  /* same domain and same normalised DN listed twice */
 	size_t n_skipped;     /* Domaine element unusable (bad domain, bad or missing DN) */
-	size_t n_ignored;     /* unknown elements ignored */
+	size_t n_ignored;     /* unknown elements or stray text ignored */
 	int missing_root_end; /* the file ends without </ListeBlancheMSSante> */
 	/* "LINE: what was tolerated", NULL-terminated; a few per kind, and a slot is kept
 	   for the missing closing tag so that it is always described. */

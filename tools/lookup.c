@@ -307,7 +307,9 @@ void mssctl_print_sync_report(const struct mss_sync_report *rep, const char *out
 		json_object_object_add(o, "persons", json_object_new_int64((int64_t)rep->persons));
 		json_object_object_add(o, "apps", json_object_new_int64((int64_t)rep->apps));
 		json_object_object_add(o, "groups", json_object_new_int64((int64_t)rep->groups));
+		json_object_object_add(o, "trust_domains_listed", json_object_new_int64((int64_t)rep->trust_names));
 		json_object_object_add(o, "trust_domains", json_object_new_int64((int64_t)rep->trust_domains));
+		json_object_object_add(o, "trust_entries_skipped", json_object_new_int64((int64_t)rep->trust_skipped));
 		json_object_object_add(o, "trust_entries", json_object_new_int64((int64_t)rep->trust_entries));
 		json_object_object_add(o, "trust_generated", json_object_new_string(rep->trust_generated));
 		json_object_object_add(o, "extraction_rows", json_object_new_int64((int64_t)rep->extraction_rows));
@@ -318,11 +320,12 @@ void mssctl_print_sync_report(const struct mss_sync_report *rep, const char *out
 		return;
 	}
 	printf("snapshot %s published: %llu bytes in %.2f s\n", output, rep->bytes, rep->seconds);
-	printf("  trust list: %zu domains, %zu operator entries, generated %s%s\n", rep->trust_domains,
+	printf("  trust list: %zu domains, %zu operator entries, generated %s%s\n", rep->trust_names,
 	       rep->trust_entries, rep->trust_generated[0] != '\0' ? rep->trust_generated : "(no date)",
 	       rep->trust_missing_end_tag ? " (closing tag missing, tolerated)" : "");
-	if (rep->trust_skipped > 0 || rep->trust_duplicates > 0)
-		printf("    %zu entries skipped, %zu duplicates merged\n", rep->trust_skipped, rep->trust_duplicates);
+	if (rep->trust_skipped > 0 || rep->trust_duplicates > 0 || rep->trust_names != rep->trust_domains)
+		printf("    %zu domains usable; %zu entries skipped, %zu duplicates merged (see the warnings above)\n",
+		       rep->trust_domains, rep->trust_skipped, rep->trust_duplicates);
 	printf("  BALs: %zu (PER %zu, ORG %zu, APP %zu, CAB %zu; %zu suspended) — %zu from LDAP, %zu from the "
 	       "extraction\n",
 	       rep->bals, rep->bals_by_type[MSS_BAL_PER], rep->bals_by_type[MSS_BAL_ORG], rep->bals_by_type[MSS_BAL_APP],

@@ -123,9 +123,10 @@ static int write_sample_to(const char *path, int version)
 	put(w, 'M', "bals", "4");
 	{
 		const char *per[] = {"PER", "A", "1001", "L", "810003461033", name, "", "", ""};
-		const char *org[] = {"ORG", "A", "1002", "L", "", "Service de cardiologie", "810003461033,810000000002",
-				     "", "1750000001"};
-		const char *app[] = {"APP", "S", "1003", "L", "", "DPI", "", "CN=dpi.example.fr,O=CH Test,C=FR",
+		const char *org[] = {
+		    "ORG", "A",		"1002", "L", "", "Service de cardiologie", "810003461033,810000000002",
+		    "",	   "1750000001"};
+		const char *app[] = {"APP",	  "S", "1003", "L", "", "DPI", "", "CN=dpi.example.fr,O=CH Test,C=FR",
 				     "1750000001"};
 		const char *ext[] = {"PER", "A", "", "X", "810000000009", "Marie Curie", "", "", ""};
 
@@ -145,7 +146,7 @@ static int write_sample_to(const char *path, int version)
 		snprintf(cn, sizeof(cn), "mta%d.medimail.fr", i);
 		snprintf(dn, sizeof(dn), "CN=%s,OU=318310021300028,O=GIP MIPIH,ST=Haute-Garonne (31),C=FR", cn);
 		snprintf(raw, sizeof(raw), "CN=%s, OU=318310021300028, O=GIP MIPIH, L=Haute-Garonne (31), C=FR", cn);
-		const char *f[] = {dn, cn, "318310021300028", "GIP MIPIH", "Medimail", "2024-01-0" "1", raw};
+		const char *f[] = {dn, cn, "318310021300028", "GIP MIPIH", "Medimail", "2024-01-01", raw};
 		put_fields(w, 'D', "medimail.fr", f, 7);
 	}
 	{
@@ -226,7 +227,7 @@ static int exercise_all(const struct mss_snapshot *snap)
 	do {                                                                                                           \
 		errno = 0;                                                                                             \
 		r = (expr);                                                                                            \
-		assert_true(r >= -1 && r <= 1);                                                                           \
+		assert_true(r >= -1 && r <= 1);                                                                        \
 		if (r < 0) {                                                                                           \
 			assert_int_equal(errno, EPROTO);                                                               \
 			corrupt++;                                                                                     \
@@ -303,6 +304,11 @@ static void test_roundtrip_all_kinds(void **state)
 	assert_int_equal(mss_snapshot_bal(snap, "per@example.f", 13, &bal), 0);
 	assert_int_equal(mss_snapshot_bal(snap, "per@example.frx", 15, &bal), 0);
 	assert_int_equal(mss_snapshot_bal(snap, "", 0, &bal), 0);
+	/* what no valid record can hold is not looked up at all */
+	assert_int_equal(mss_snapshot_bal(snap, "per@example.fr\n", 15, &bal), 0);
+	assert_int_equal(mss_snapshot_bal(snap, "per@example.fr\0", 15, &bal), 0);
+	assert_int_equal(mss_snapshot_bal(snap, "per\x7f@example.fr", 15, &bal), 0);
+	assert_int_equal(mss_snapshot_bal(snap, "perexample.fr", 13, &bal), 0);
 	{
 		char big[1000];
 
@@ -840,6 +846,16 @@ static void expect_bal(const char *key, const char *v, int want)
 		assert_int_equal(errno, EPROTO);
 }
 
+static int decode_person(const char *idnat, const char *v, struct mss_person *p)
+{
+	return mss_snapshot_decode_person(idnat, strlen(idnat), v, strlen(v), p);
+}
+
+static int decode_trust(const char *v, struct mss_trust_record *rec)
+{
+	return mss_snapshot_decode_trust("d.fr", 4, v, strlen(v), rec);
+}
+
 static void test_decoders(void **state)
 {
 	struct mss_bal bal;
@@ -908,20 +924,20 @@ static void test_decoders(void **state)
 	assert_slice(bal.app_subject, "s");
 	assert_slice(bal.structure, "st");
 
-	assert_int_equal(mss_snapshot_decode_person("8100", 4, "S\tn\tdn\tb", strlen("S\tn\tdn\tb"), &person), 0);
+	assert_int_equal(decode_person("8100", "S\tn\tdn\tb", &person), 0);
 	assert_int_equal(person.status, 'S');
 	assert_slice(person.bals, "b");
-	assert_int_equal(mss_snapshot_decode_person("8100", 4, "S\tn\tdn", strlen("S\tn\tdn"), &person), -1);
-	assert_int_equal(mss_snapshot_decode_person("8100", 4, "S\tn\tdn\tb\t", strlen("S\tn\tdn\tb\t"), &person), -1);
-	assert_int_equal(mss_snapshot_decode_person("8100", 4, "Z\tn\tdn\tb", strlen("Z\tn\tdn\tb"), &person), -1);
-	assert_int_equal(mss_snapshot_decode_person("", 0, "S\tn\tdn\tb", strlen("S\tn\tdn\tb"), &person), -1);
+	assert_int_equal(decode_person("8100", "S\tn\tdn", &person), -1);
+	assert_int_equal(decode_person("8100", "S\tn\tdn\tb\t", &person), -1);
+	assert_int_equal(decode_person("8100", "Z\tn\tdn\tb", &person), -1);
+	assert_int_equal(decode_person("", "S\tn\tdn\tb", &person), -1);
 
-	assert_int_equal(mss_snapshot_decode_trust("d.fr", 4, "dn\tcn\tou\to\tdesc\tdate\traw", strlen("dn\tcn\tou\to\tdesc\tdate\traw"), &rec), 0);
+	assert_int_equal(decode_trust("dn\tcn\tou\to\tdesc\tdate\traw", &rec), 0);
 	assert_slice(rec.domain, "d.fr");
 	assert_slice(rec.dn_raw, "raw");
-	assert_int_equal(mss_snapshot_decode_trust("d.fr", 4, "dn\tcn\tou\to\tdesc\tdate", strlen("dn\tcn\tou\to\tdesc\tdate"), &rec), -1);
-	assert_int_equal(mss_snapshot_decode_trust("d.fr", 4, "\tcn\tou\to\tdesc\tdate\traw", strlen("\tcn\tou\to\tdesc\tdate\traw"), &rec), -1);
-	assert_int_equal(mss_snapshot_decode_trust("d.fr", 4, "dn\t\tou\to\tdesc\tdate\traw", strlen("dn\t\tou\to\tdesc\tdate\traw"), &rec), -1);
+	assert_int_equal(decode_trust("dn\tcn\tou\to\tdesc\tdate", &rec), -1);
+	assert_int_equal(decode_trust("\tcn\tou\to\tdesc\tdate\traw", &rec), -1);
+	assert_int_equal(decode_trust("dn\t\tou\to\tdesc\tdate\traw", &rec), -1);
 }
 
 /* ---- writer ---- */
@@ -1052,7 +1068,7 @@ static void test_commit_failure_keeps_published_file(void **state)
 		mss_snapshot_writer_abort(w);
 		unlink(inner);
 		assert_int_equal(rmdir(dir_path), 0);
-		(void)final;
+		(void) final;
 	}
 	len_after = read_file(snap_path, &after);
 	assert_int_equal(len_after, len_before);
@@ -1246,7 +1262,8 @@ static int gen_corpus(const char *dir)
 	put(w, 'M', "built", "1700000000");
 	for (int i = 0; i < 40; i++) {
 		char addr[64], uid[16];
-		const char *f[] = {i % 3 ? "PER" : "ORG", i % 5 ? "A" : "S", uid, "L", "810000000001", addr, "", "", ""};
+		const char *f[] = {
+		    i % 3 ? "PER" : "ORG", i % 5 ? "A" : "S", uid, "L", "810000000001", addr, "", "", ""};
 
 		snprintf(addr, sizeof(addr), "u%d@example.fr", i);
 		snprintf(uid, sizeof(uid), "%d", 5000 + i);
@@ -1270,26 +1287,26 @@ int main(int argc, char **argv)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, make_dir, remove_dir)
 	const struct CMUnitTest tests[] = {
-		T(test_roundtrip_all_kinds),
-		T(test_domain_iteration),
-		T(test_uid_lookup),
-		T(test_walk),
-		T(test_many_records_match_tinycdb),
-		T(test_missing_file),
-		T(test_symlink_refused),
-		T(test_writable_refused),
-		T(test_owner_refused),
-		T(test_not_regular_refused),
-		T(test_format_checked),
-		T(test_truncated),
-		T(test_garbage),
-		T(test_bad_record_position),
-		T(test_decoders),
-		T(test_abort_keeps_published_file),
-		T(test_writer_refusals),
-		T(test_commit_failure_keeps_published_file),
-		T(test_replaced),
-		T(test_threads),
+	    T(test_roundtrip_all_kinds),
+	    T(test_domain_iteration),
+	    T(test_uid_lookup),
+	    T(test_walk),
+	    T(test_many_records_match_tinycdb),
+	    T(test_missing_file),
+	    T(test_symlink_refused),
+	    T(test_writable_refused),
+	    T(test_owner_refused),
+	    T(test_not_regular_refused),
+	    T(test_format_checked),
+	    T(test_truncated),
+	    T(test_garbage),
+	    T(test_bad_record_position),
+	    T(test_decoders),
+	    T(test_abort_keeps_published_file),
+	    T(test_writer_refusals),
+	    T(test_commit_failure_keeps_published_file),
+	    T(test_replaced),
+	    T(test_threads),
 	};
 #undef T
 

@@ -120,6 +120,7 @@ static void check_valid_fixture(const struct mss_trust_list *list)
 	assert_string_equal(list->generated, "2025-03-13T14:54:10Z");
 	assert_int_equal(list->n_entries, 5);
 	assert_int_equal(list->n_domains, 4);
+	assert_int_equal(list->n_names, 5); /* the skipped address-like name counts as listed */
 	assert_int_equal(list->n_operators, 4);
 	assert_int_equal(list->n_duplicates, 1);
 	assert_int_equal(list->n_skipped, 1);
@@ -641,6 +642,8 @@ static void test_real_list(void **state)
 	   "sessad@ase.ditepbeziers.mssante.fr", is not a domain: skipped. 21 entries repeat
 	   the same domain and DN, 7 more once quoted O values are unquoted. */
 	assert_int_equal(list->n_domains, 5001);
+	/* 5,002 distinct <Nom> values, one of them an address rather than a domain */
+	assert_int_equal(list->n_names, 5002);
 	assert_int_equal(list->n_skipped, 1);
 	assert_int_equal(list->n_duplicates, 28);
 	assert_int_equal(list->n_entries, 6554 - 1 - 28);
