@@ -46,8 +46,8 @@ struct mss_slice {
 
 struct mss_bal {
 	struct mss_slice address, type, owner, name, delegates, app_subject, structure;
-	char status; /* 'A' or 'S' */
-	char source; /* 'L' or 'X' */
+	char status;  /* 'A' or 'S' */
+	char source;  /* 'L' or 'X' */
 	uint32_t uid; /* MSS_SNAPSHOT_NO_UID when the record has none */
 };
 

@@ -2,7 +2,7 @@
 # Runs one libFuzzer target for a few seconds on a scratch copy of its seed corpus.
 #   tests/run-fuzz.sh BUILD/fuzz/fuzz_NAME SECONDS
 set -eu
-bin=$1
+bin=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 seconds=${2:-8}
 name=$(basename "$bin")
 SRC=$(cd "$(dirname "$0")/.." && pwd)

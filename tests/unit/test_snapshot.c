@@ -123,11 +123,10 @@ static int write_sample_to(const char *path, int version)
 	put(w, 'M', "bals", "4");
 	{
 		const char *per[] = {"PER", "A", "1001", "L", "810003461033", name, "", "", ""};
-		const char *org[] = {
-		    "ORG", "A",		"1002", "L", "", "Service de cardiologie", "810003461033,810000000002",
-		    "",	   "1750000001"};
-		const char *app[] = {"APP",	  "S", "1003", "L", "", "DPI", "", "CN=dpi.example.fr,O=CH Test,C=FR",
-				     "1750000001"};
+		const char *sid = "1750000001", *delegates = "810003461033,810000000002";
+		const char *app_dn = "CN=dpi.example.fr,O=CH Test,C=FR";
+		const char *org[] = {"ORG", "A", "1002", "L", "", "Service de cardiologie", delegates, "", sid};
+		const char *app[] = {"APP", "S", "1003", "L", "", "DPI", "", app_dn, sid};
 		const char *ext[] = {"PER", "A", "", "X", "810000000009", "Marie Curie", "", "", ""};
 
 		put_fields(w, 'B', "per@example.fr", per, 9);
@@ -146,6 +145,7 @@ static int write_sample_to(const char *path, int version)
 		snprintf(cn, sizeof(cn), "mta%d.medimail.fr", i);
 		snprintf(dn, sizeof(dn), "CN=%s,OU=318310021300028,O=GIP MIPIH,ST=Haute-Garonne (31),C=FR", cn);
 		snprintf(raw, sizeof(raw), "CN=%s, OU=318310021300028, O=GIP MIPIH, L=Haute-Garonne (31), C=FR", cn);
+
 		const char *f[] = {dn, cn, "318310021300028", "GIP MIPIH", "Medimail", "2024-01-01", raw};
 		put_fields(w, 'D', "medimail.fr", f, 7);
 	}
