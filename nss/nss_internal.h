@@ -21,6 +21,24 @@
 
 #define MSS_NSS_EXPORT __attribute__((visibility("default")))
 
+/* ---- the entry points glibc looks up (exported by libnss_mss.map) ---- */
+MSS_NSS_EXPORT enum nss_status _nss_mss_getpwnam_r(const char *name, struct passwd *pw, char *buf, size_t buflen,
+						   int *errnop);
+MSS_NSS_EXPORT enum nss_status _nss_mss_getpwuid_r(uid_t uid, struct passwd *pw, char *buf, size_t buflen,
+						   int *errnop);
+MSS_NSS_EXPORT enum nss_status _nss_mss_setpwent(int stayopen);
+MSS_NSS_EXPORT enum nss_status _nss_mss_getpwent_r(struct passwd *pw, char *buf, size_t buflen, int *errnop);
+MSS_NSS_EXPORT enum nss_status _nss_mss_endpwent(void);
+MSS_NSS_EXPORT enum nss_status _nss_mss_getgrnam_r(const char *name, struct group *gr, char *buf, size_t buflen,
+						   int *errnop);
+MSS_NSS_EXPORT enum nss_status _nss_mss_getgrgid_r(gid_t gid, struct group *gr, char *buf, size_t buflen,
+						   int *errnop);
+MSS_NSS_EXPORT enum nss_status _nss_mss_setgrent(int stayopen);
+MSS_NSS_EXPORT enum nss_status _nss_mss_getgrent_r(struct group *gr, char *buf, size_t buflen, int *errnop);
+MSS_NSS_EXPORT enum nss_status _nss_mss_endgrent(void);
+MSS_NSS_EXPORT enum nss_status _nss_mss_initgroups_dyn(const char *user, gid_t group, long int *start,
+						       long int *size, gid_t **groupsp, long int limit, int *errnop);
+
 /* What one lookup works on: a parsed configuration and the snapshot it names, bundled so
  * that both are swapped together. A view is reference-counted: the process-global state
  * holds one reference on the current view, and every lookup holds one while it reads from

@@ -1,0 +1,895 @@
+/* The audit trail writer (contract in audit.h).
+ *
+ * One write, in order:
+ *  1. outside every lock: the record is formatted into a buffer, with a placeholder for the
+ *     timestamp, and room reserved for prev and hash (no allocation under the lock);
+ *  2. under the handle's mutex (threads) and an flock on the head file `.NAME.head` (processes;
+ *     the head file is never rotated, so every writer of the chain locks the same inode even
+ *     when the log itself was just renamed away): find the chain's prev, stamp the time, hash,
+ *     append with one write(2) on an O_APPEND descriptor, store the new hash in the head file;
+ *  3. after the locks: make it durable according to `[audit] sync`.
+ *
+ * Finding prev cheaply: the handle remembers (dev, inode, size, last hash) of the file as it left
+ * it. One stat(2) of the path tells whether anything changed: same file, same size -> the cached
+ * hash; same file, other size -> another process appended, read the hash at the file's tail;
+ * another inode or no file -> rotation: reopen, and continue from the new file's tail or, when
+ * it is empty, from the head file, which every writer updates under the lock — so a process
+ * started after the rotation continues the chain too.
+ *
+ * Group commit (sync = always): records are numbered under the mutex. A writer waiting for its
+ * record to be durable becomes the leader when nobody is syncing: it notes the highest number
+ * written so far, fdatasyncs without holding any lock, then wakes everyone whose record is now
+ * covered; the others wait on a condition variable. N concurrent writers share one fdatasync.
+ */
+#include "audit.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+
+enum { SYNC_ALWAYS = 0, SYNC_BATCH = 1, SYNC_NONE = 2 };
+
+#define HASH_HEX 64
+/* `{"ts":"` then the 24 characters of 2026-11-23T21:30:00.123Z */
+#define TS_OFFSET 7
+#define TS_LEN 24
+/* `"prev":"<64>"}` is hashed; the `}` then becomes `,"hash":"<64>"}` plus the newline. */
+#define PREV_PART (8 + HASH_HEX + 2)
+#define HASH_SUFFIX (9 + HASH_HEX + 2)
+#define TAIL_RESERVE (1 + PREV_PART + HASH_SUFFIX + 1)
+/* A field longer than this is cut (at a character boundary): a hostile header cannot make a
+   record unbounded. Message-IDs and addresses are far shorter. */
+#define FIELD_MAX 4096
+#define GENESIS "0000000000000000000000000000000000000000000000000000000000000000"
+
+struct mss_audit {
+	pthread_mutex_t mu; /* writers of this handle; held together with the file lock */
+	char *path, *head_path;
+	char component[32];
+	int sync;
+	int fd, head_fd;
+	dev_t head_dev;
+	ino_t head_ino;
+	pid_t pid;
+	EVP_MD *md; /* fetched once: implicit fetches on every call are slow in OpenSSL 3 */
+	EVP_MD_CTX *ctx;
+	/* The log file as this handle left it. size -1: unknown, read the tail. */
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	bool have_hash;
+	char last_hash[HASH_HEX + 1];
+	/* Formatted "YYYY-MM-DDTHH:MM:SS" of ts_sec: gmtime once a second. */
+	time_t ts_sec;
+	char ts_text[24];
+	unsigned long long seq; /* records written by this handle (under mu) */
+
+	/* Durability; lock order: mu, then sync_mu. The leader holds neither while syncing;
+	   fd is only swapped (rotation) under both with nobody syncing. */
+	pthread_mutex_t sync_mu;
+	pthread_cond_t sync_cv;
+	atomic_ullong written; /* highest record number whose write(2) returned */
+	unsigned long long synced; /* records up to this one are durable (or failed, see below) */
+	unsigned long long fail_lo, fail_hi; /* records whose fdatasync failed */
+	int fail_errno;
+	bool syncing;
+	struct timespec last_sync;	/* batch mode */
+	struct timespec last_head_sync; /* the head file is synced at most once a second */
+};
+
+/* ---- the record as a JSON line ---- */
+
+struct buf {
+	char *p;
+	size_t len, cap;
+	bool heap, oom;
+};
+
+static bool buf_reserve(struct buf *b, size_t more)
+{
+	size_t cap;
+	char *p;
+
+	if (b->oom)
+		return false;
+	if (b->cap - b->len >= more)
+		return true;
+	cap = b->cap * 2;
+	while (cap - b->len < more)
+		cap *= 2;
+	p = b->heap ? realloc(b->p, cap) : malloc(cap);
+	if (p == NULL) {
+		b->oom = true;
+		return false;
+	}
+	if (!b->heap)
+		memcpy(p, b->p, b->len);
+	b->p = p;
+	b->cap = cap;
+	b->heap = true;
+	return true;
+}
+
+static void buf_put(struct buf *b, const void *s, size_t n)
+{
+	if (!buf_reserve(b, n))
+		return;
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+}
+
+static void buf_puts(struct buf *b, const char *s)
+{
+	buf_put(b, s, strlen(s));
+}
+
+/* Length of the well-formed UTF-8 sequence at P (Unicode table 3-7: no overlong forms, no
+   surrogates, nothing above U+10FFFF), or 0 when P does not start one. */
+static size_t utf8_seq_len(const unsigned char *p, size_t avail)
+{
+	unsigned char lo = 0x80, hi = 0xbf;
+	size_t len;
+
+	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+		len = 2;
+	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+		len = 3;
+		if (p[0] == 0xe0)
+			lo = 0xa0;
+		else if (p[0] == 0xed)
+			hi = 0x9f;
+	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		len = 4;
+		if (p[0] == 0xf0)
+			lo = 0x90;
+		else if (p[0] == 0xf4)
+			hi = 0x8f;
+	} else {
+		return 0;
+	}
+	if (len > avail || p[1] < lo || p[1] > hi)
+		return 0;
+	for (size_t k = 2; k < len; k++)
+		if ((p[k] & 0xc0) != 0x80)
+			return 0;
+	return len;
+}
+
+/* A JSON string: `"` and `\` escaped, control characters (C0, DEL, C1) as \u00XX, valid UTF-8
+   copied, every byte that is not part of valid UTF-8 replaced by U+FFFD. Whatever S holds, the
+   result is one line of valid JSON. */
+static void put_json_string(struct buf *b, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strnlen(s, FIELD_MAX + 1);
+
+	if (n > FIELD_MAX) {
+		n = FIELD_MAX;
+		for (int k = 0; k < 3 && (p[n] & 0xc0) == 0x80; k++) /* do not cut a character in two */
+			n--;
+	}
+	/* Worst case 6 output bytes per input byte: reserve once. */
+	if (!buf_reserve(b, n * 6 + 2))
+		return;
+	b->p[b->len++] = '"';
+	for (size_t i = 0; i < n;) {
+		unsigned c = p[i];
+		size_t len;
+
+		if (c == '"' || c == '\\') {
+			b->p[b->len++] = '\\';
+			b->p[b->len++] = (char)c;
+			i++;
+			continue;
+		}
+		if (c >= 0x20 && c < 0x7f) {
+			b->p[b->len++] = (char)c;
+			i++;
+			continue;
+		}
+		if (c < 0x80) { /* C0 or DEL */
+			memcpy(b->p + b->len, "\\u00", 4);
+			b->p[b->len + 4] = hex[c >> 4];
+			b->p[b->len + 5] = hex[c & 15];
+			b->len += 6;
+			i++;
+			continue;
+		}
+		len = utf8_seq_len(p + i, n - i);
+		if (len == 0) {
+			memcpy(b->p + b->len, "\xef\xbf\xbd", 3);
+			b->len += 3;
+			i++;
+		} else if (len == 2 && c == 0xc2 && p[i + 1] < 0xa0) { /* C1: U+0080..U+009F */
+			memcpy(b->p + b->len, "\\u00", 4);
+			b->p[b->len + 4] = hex[p[i + 1] >> 4];
+			b->p[b->len + 5] = hex[p[i + 1] & 15];
+			b->len += 6;
+			i += 2;
+		} else {
+			memcpy(b->p + b->len, p + i, len);
+			b->len += len;
+			i += len;
+		}
+	}
+	b->p[b->len++] = '"';
+}
+
+/* `"key":"value",` when value is not NULL. */
+static void put_str_field(struct buf *b, const char *key, const char *value)
+{
+	if (value == NULL)
+		return;
+	buf_puts(b, "\"");
+	buf_puts(b, key);
+	buf_puts(b, "\":");
+	put_json_string(b, value);
+	buf_puts(b, ",");
+}
+
+static void put_num_field(struct buf *b, const char *key, long long value)
+{
+	char tmp[64];
+
+	if (value < 0)
+		return;
+	snprintf(tmp, sizeof(tmp), "\"%s\":%lld,", key, value);
+	buf_puts(b, tmp);
+}
+
+/* `"name":{...},` with the non-NULL members; nothing when all are NULL. */
+static void put_object_field(struct buf *b, const char *name, const char *const *keys, const char *const *values,
+			     size_t n)
+{
+	size_t mark;
+	bool any = false;
+
+	for (size_t i = 0; i < n; i++)
+		any = any || values[i] != NULL;
+	if (!any)
+		return;
+	buf_puts(b, "\"");
+	buf_puts(b, name);
+	buf_puts(b, "\":{");
+	mark = b->len;
+	for (size_t i = 0; i < n; i++)
+		put_str_field(b, keys[i], values[i]);
+	if (!b->oom && b->len > mark)
+		b->len--; /* the last member's comma */
+	buf_puts(b, "},");
+}
+
+/* Everything up to, not including, `"prev":`; the timestamp is a placeholder. */
+static void format_body(struct buf *b, const char *component, const struct mss_audit_record *r)
+{
+	static const char *const tls_keys[] = {"version", "cipher", "peer_cn", "issuer_cn"};
+	static const char *const mss_keys[] = {"nil", "ins", "codecda"};
+	const char *tls_values[] = {r->tls_version, r->tls_cipher, r->tls_peer_cn, r->tls_issuer_cn};
+	const char *mss_values[] = {r->mss_nil, r->mss_ins, r->mss_codecda};
+
+	buf_puts(b, "{\"ts\":\"YYYY-MM-DDTHH:MM:SS.mmmZ\",");
+	put_str_field(b, "component", component);
+	put_str_field(b, "event", r->event);
+	put_str_field(b, "queue_id", r->queue_id);
+	put_str_field(b, "client", r->client);
+	put_object_field(b, "tls", tls_keys, tls_values, 4);
+	put_str_field(b, "service", r->service);
+	put_str_field(b, "method", r->method);
+	put_str_field(b, "auth_user", r->auth_user);
+	put_str_field(b, "actor", r->actor);
+	put_str_field(b, "bal", r->bal);
+	put_str_field(b, "bal_type", r->bal_type);
+	put_str_field(b, "mailbox", r->mailbox);
+	put_num_field(b, "uid", r->uid);
+	put_str_field(b, "from", r->from);
+	if (r->rcpt != NULL && r->n_rcpt > 0) {
+		static const char *const rcpt_keys[] = {"addr", "decision", "reason"};
+
+		buf_puts(b, "\"rcpt\":[");
+		for (size_t i = 0; i < r->n_rcpt; i++) {
+			const char *v[] = {r->rcpt[i].addr, r->rcpt[i].decision, r->rcpt[i].reason};
+			size_t mark;
+
+			buf_puts(b, i > 0 ? ",{" : "{");
+			mark = b->len;
+			for (size_t k = 0; k < 3; k++)
+				put_str_field(b, rcpt_keys[k], v[k]);
+			if (!b->oom && b->len > mark)
+				b->len--;
+			buf_puts(b, "}");
+		}
+		buf_puts(b, "],");
+	}
+	put_str_field(b, "message_id", r->message_id);
+	put_num_field(b, "size", r->size);
+	put_object_field(b, "mss", mss_keys, mss_values, 3);
+	put_str_field(b, "decision", r->decision);
+	put_str_field(b, "reason", r->reason);
+}
+
+/* ---- hashing ---- */
+
+static void to_hex(const unsigned char *md, size_t n, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+static bool is_hash_hex(const char *s)
+{
+	for (size_t i = 0; i < HASH_HEX; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return true;
+}
+
+static int sha256_hex(EVP_MD_CTX *ctx, const EVP_MD *md, const void *a, size_t alen, const void *b, size_t blen,
+		      char out[HASH_HEX + 1])
+{
+	unsigned char d[EVP_MAX_MD_SIZE];
+	unsigned int dlen = 0;
+
+	if (EVP_DigestInit_ex(ctx, md, NULL) != 1 || EVP_DigestUpdate(ctx, a, alen) != 1 ||
+	    (blen > 0 && EVP_DigestUpdate(ctx, b, blen) != 1) || EVP_DigestFinal_ex(ctx, d, &dlen) != 1 ||
+	    dlen != HASH_HEX / 2)
+		return -1;
+	to_hex(d, dlen, out);
+	return 0;
+}
+
+static EVP_MD *fetch_sha256(void)
+{
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+	return EVP_MD_fetch(NULL, "SHA256", NULL);
+#else
+	return (EVP_MD *)EVP_sha256();
+#endif
+}
+
+static void free_sha256(EVP_MD *md)
+{
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+	EVP_MD_free(md);
+#else
+	(void)md;
+#endif
+}
+
+/* ---- opening ---- */
+
+/* "audit: WHAT" and, when E is not 0, ": strerror(E)". */
+static void set_err(char *err, size_t errlen, int e, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void set_err(char *err, size_t errlen, int e, const char *fmt, ...)
+{
+	char ebuf[128];
+	va_list ap;
+	int n;
+
+	if (err == NULL || errlen == 0)
+		return;
+	n = snprintf(err, errlen, "audit: ");
+	va_start(ap, fmt);
+	if (n >= 0 && (size_t)n < errlen)
+		n += vsnprintf(err + n, errlen - (size_t)n, fmt, ap);
+	va_end(ap);
+	if (e != 0 && n >= 0 && (size_t)n < errlen)
+		snprintf(err + n, errlen - (size_t)n, ": %s", strerror_r(e, ebuf, sizeof(ebuf)));
+}
+
+/* `DIR/.NAME.head` beside `DIR/NAME.log` (or `DIR/NAME`). */
+static char *head_path_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	const char *base = slash != NULL ? slash + 1 : path;
+	size_t dirlen = (size_t)(base - path), baselen = strlen(base);
+	char *out;
+
+	if (baselen > 4 && strcmp(base + baselen - 4, ".log") == 0)
+		baselen -= 4;
+	out = malloc(dirlen + baselen + 7);
+	if (out != NULL)
+		snprintf(out, dirlen + baselen + 7, "%.*s.%.*s.head", (int)dirlen, path, (int)baselen, base);
+	return out;
+}
+
+static int open_log(const char *path, struct stat *st)
+{
+	int fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0640);
+
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode)) {
+		int e = errno;
+
+		close(fd);
+		errno = S_ISREG(st->st_mode) ? e : EINVAL;
+		return -1;
+	}
+	return fd;
+}
+
+static int open_head(struct mss_audit *a)
+{
+	struct stat st;
+	int fd = open(a->head_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0640);
+
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		errno = EINVAL;
+		return -1;
+	}
+	/* The leader may be syncing the old one (lead_sync): swap when it is done. */
+	pthread_mutex_lock(&a->sync_mu);
+	while (a->syncing)
+		pthread_cond_wait(&a->sync_cv, &a->sync_mu);
+	if (a->head_fd >= 0)
+		close(a->head_fd);
+	a->head_fd = fd;
+	pthread_mutex_unlock(&a->sync_mu);
+	a->head_dev = st.st_dev;
+	a->head_ino = st.st_ino;
+	return 0;
+}
+
+struct mss_audit *mss_audit_open_file(const char *path, const char *component, int sync, char *err, size_t errlen)
+{
+	struct mss_audit *a;
+	struct stat st;
+	size_t clen = component != NULL ? strlen(component) : 0;
+
+	if (path == NULL || path[0] == '\0' || clen == 0 || clen >= sizeof(a->component) || sync < 0 || sync > 2) {
+		set_err(err, errlen, 0, "invalid arguments");
+		return NULL;
+	}
+	a = calloc(1, sizeof(*a));
+	if (a == NULL) {
+		set_err(err, errlen, 0, "out of memory");
+		return NULL;
+	}
+	a->fd = a->head_fd = -1;
+	a->size = -1;
+	a->sync = sync;
+	a->pid = getpid();
+	memcpy(a->component, component, clen + 1);
+	pthread_mutex_init(&a->mu, NULL);
+	pthread_mutex_init(&a->sync_mu, NULL);
+	pthread_cond_init(&a->sync_cv, NULL);
+	atomic_init(&a->written, 0);
+	a->path = strdup(path);
+	a->head_path = head_path_of(path);
+	a->md = fetch_sha256();
+	a->ctx = EVP_MD_CTX_new();
+	if (a->path == NULL || a->head_path == NULL || a->md == NULL || a->ctx == NULL) {
+		set_err(err, errlen, 0, "out of memory or no SHA-256 in OpenSSL");
+		goto fail;
+	}
+	a->fd = open_log(path, &st);
+	if (a->fd < 0) {
+		set_err(err, errlen, errno, "cannot open %s", path);
+		goto fail;
+	}
+	a->dev = st.st_dev;
+	a->ino = st.st_ino;
+	if (open_head(a) < 0) {
+		set_err(err, errlen, errno, "cannot open %s", a->head_path);
+		goto fail;
+	}
+	return a;
+fail:
+	mss_audit_close(a);
+	return NULL;
+}
+
+struct mss_audit *mss_audit_open(const struct mss_config *cfg, const char *component, char *err, size_t errlen)
+{
+	const char *dir = mss_config_str(cfg, MSS_OPT_AUDIT_DIRECTORY);
+	struct mss_audit *a;
+	char *path;
+	size_t n;
+
+	if (dir == NULL || component == NULL || component[0] == '\0' || strchr(component, '/') != NULL) {
+		set_err(err, errlen, 0, "no [audit] directory or invalid component");
+		return NULL;
+	}
+	n = strlen(dir) + strlen(component) + 6;
+	path = malloc(n);
+	if (path == NULL) {
+		set_err(err, errlen, 0, "out of memory");
+		return NULL;
+	}
+	snprintf(path, n, "%s/%s.log", dir, component);
+	a = mss_audit_open_file(path, component, (int)mss_config_num(cfg, MSS_OPT_AUDIT_SYNC), err, errlen);
+	free(path);
+	return a;
+}
+
+void mss_audit_close(struct mss_audit *a)
+{
+	if (a == NULL)
+		return;
+	pthread_mutex_lock(&a->sync_mu);
+	while (a->syncing)
+		pthread_cond_wait(&a->sync_cv, &a->sync_mu);
+	pthread_mutex_unlock(&a->sync_mu);
+	if (a->fd >= 0) {
+		if (a->sync != SYNC_NONE) /* batch: what the last second wrote */
+			(void)fdatasync(a->fd);
+		close(a->fd);
+	}
+	if (a->head_fd >= 0) {
+		if (a->sync != SYNC_NONE)
+			(void)fdatasync(a->head_fd);
+		close(a->head_fd);
+	}
+	EVP_MD_CTX_free(a->ctx);
+	free_sha256(a->md);
+	pthread_cond_destroy(&a->sync_cv);
+	pthread_mutex_destroy(&a->sync_mu);
+	pthread_mutex_destroy(&a->mu);
+	free(a->path);
+	free(a->head_path);
+	free(a);
+}
+
+/* ---- under the lock: where the chain stands ---- */
+
+/* Locks the head file; reopens it first when it was replaced or removed, so that every writer
+   locks the same inode. */
+static int lock_head(struct mss_audit *a)
+{
+	for (int tries = 0; tries < 8; tries++) {
+		struct stat st;
+
+		while (flock(a->head_fd, LOCK_EX) < 0)
+			if (errno != EINTR)
+				return -1;
+		if (stat(a->head_path, &st) == 0 && st.st_dev == a->head_dev && st.st_ino == a->head_ino)
+			return 0;
+		flock(a->head_fd, LOCK_UN);
+		if (open_head(a) < 0)
+			return -1;
+	}
+	errno = EAGAIN;
+	return -1;
+}
+
+/* The hash in the head file, when it holds one. */
+static bool read_head(struct mss_audit *a, char out[HASH_HEX + 1])
+{
+	char b[HASH_HEX + 1];
+
+	if (pread(a->head_fd, b, sizeof(b), 0) != (ssize_t)sizeof(b) || b[HASH_HEX] != '\n' || !is_hash_hex(b))
+		return false;
+	memcpy(out, b, HASH_HEX);
+	out[HASH_HEX] = '\0';
+	return true;
+}
+
+/* The hash of the file's last record: the file ends with `"hash":"<64>"}\n`.
+   Returns 1 found, 0 the tail is not a complete record (torn by a crash: *nl_r says whether it
+   ends with a newline), -1 read error. */
+static int read_tail_hash(int fd, off_t size, char out[HASH_HEX + 1], bool *nl_r)
+{
+	char t[HASH_SUFFIX + 1];
+	ssize_t n;
+	off_t off = size > (off_t)sizeof(t) ? size - (off_t)sizeof(t) : 0;
+
+	n = pread(fd, t, (size_t)(size - off), off);
+	if (n < 0)
+		return -1;
+	*nl_r = n > 0 && t[n - 1] == '\n';
+	if (n != (ssize_t)sizeof(t) || memcmp(t, ",\"hash\":\"", 9) != 0 || !is_hash_hex(t + 9) ||
+	    memcmp(t + 9 + HASH_HEX, "\"}\n", 3) != 0)
+		return 0;
+	memcpy(out, t + 9, HASH_HEX);
+	out[HASH_HEX] = '\0';
+	return 1;
+}
+
+/* Replaces the log descriptor; called with mu held. Whatever was written to the old descriptor
+   is made durable first (unless sync = none), with nobody else syncing it. */
+static void swap_fd(struct mss_audit *a, int fd)
+{
+	pthread_mutex_lock(&a->sync_mu);
+	while (a->syncing)
+		pthread_cond_wait(&a->sync_cv, &a->sync_mu);
+	if (a->fd >= 0) {
+		unsigned long long w = atomic_load(&a->written);
+
+		if (a->sync != SYNC_NONE && a->synced < w && fdatasync(a->fd) < 0) {
+			a->fail_lo = a->fail_hi == 0 ? a->synced + 1 : a->fail_lo;
+			a->fail_hi = w;
+			a->fail_errno = errno;
+		}
+		a->synced = w;
+		close(a->fd);
+	}
+	a->fd = fd;
+	pthread_cond_broadcast(&a->sync_cv);
+	pthread_mutex_unlock(&a->sync_mu);
+}
+
+/* Sets prev to the hash the next record must carry; *nl_r when the file ends with a torn line
+   that our record must not be glued to. *size_r: the file's size now. */
+static int find_prev(struct mss_audit *a, char prev[HASH_HEX + 1], bool *nl_r, off_t *size_r, char *err,
+		     size_t errlen)
+{
+	struct stat st;
+	bool ends_nl = true;
+	int r;
+
+	*nl_r = false;
+	if (a->pid != getpid()) {
+		/* A forked child shares our descriptions, and flock would not exclude it from its
+		   parent: give it its own. */
+		a->pid = getpid();
+		if (open_head(a) < 0) {
+			set_err(err, errlen, errno, "cannot reopen %s", a->head_path);
+			return -1;
+		}
+		a->dev = 0;
+		a->ino = 0;
+	}
+	if (stat(a->path, &st) < 0) {
+		if (errno != ENOENT) {
+			set_err(err, errlen, errno, "%s", a->path);
+			return -1;
+		}
+		st.st_ino = 0; /* renamed away, no new file yet: create it below */
+	}
+	if (st.st_ino == 0 || st.st_dev != a->dev || st.st_ino != a->ino) {
+		int fd = open_log(a->path, &st);
+
+		if (fd < 0) {
+			set_err(err, errlen, errno, "cannot open %s", a->path);
+			return -1;
+		}
+		swap_fd(a, fd);
+		a->dev = st.st_dev;
+		a->ino = st.st_ino;
+		a->size = -1;
+	}
+	*size_r = st.st_size;
+	if (a->have_hash && st.st_size == a->size && st.st_size > 0) {
+		memcpy(prev, a->last_hash, HASH_HEX + 1);
+		return 0;
+	}
+	if (st.st_size > 0) {
+		/* Another process appended, or a file we have not written yet: its tail. */
+		r = read_tail_hash(a->fd, st.st_size, prev, &ends_nl);
+		if (r < 0) {
+			set_err(err, errlen, errno, "cannot read %s", a->path);
+			return -1;
+		}
+		if (r == 1)
+			return 0;
+		/* A torn last line (crash in the middle of a write): it stays, verify will name it;
+		   the chain continues from the last complete record, which the head file holds. */
+		*nl_r = !ends_nl;
+	}
+	/* An empty file (just rotated), or a torn tail: the head file, else what we remember,
+	   else this is the very first record. */
+	if (!read_head(a, prev)) {
+		if (a->have_hash)
+			memcpy(prev, a->last_hash, HASH_HEX + 1);
+		else
+			memcpy(prev, GENESIS, HASH_HEX + 1);
+	}
+	return 0;
+}
+
+/* "2026-11-23T21:30:00.123Z" */
+static void stamp(struct mss_audit *a, char *out)
+{
+	struct timespec ts;
+	struct tm tm;
+	char ms[8];
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if (ts.tv_sec != a->ts_sec || a->ts_text[0] == '\0') {
+		gmtime_r(&ts.tv_sec, &tm);
+		strftime(a->ts_text, sizeof(a->ts_text), "%Y-%m-%dT%H:%M:%S", &tm);
+		a->ts_sec = ts.tv_sec;
+	}
+	snprintf(ms, sizeof(ms), ".%03dZ", (int)(ts.tv_nsec / 1000000));
+	memcpy(out, a->ts_text, 19);
+	memcpy(out + 19, ms, 5);
+}
+
+/* ---- durability ---- */
+
+static bool second_passed(const struct timespec *since, const struct timespec *now)
+{
+	return now->tv_sec - since->tv_sec > 1 || (now->tv_sec - since->tv_sec == 1 && now->tv_nsec >= since->tv_nsec);
+}
+
+/* One fdatasync covering every record written so far; called and returns with sync_mu held.
+   The head file matters only to a process started after a rotation, before the new file has
+   a record: syncing it once a second bounds what a crash at that moment can cost (a chain
+   break that verify reports at the new file's first line, no record lost) without a second
+   fdatasync per commit. */
+static void lead_sync(struct mss_audit *a)
+{
+	unsigned long long target = atomic_load(&a->written), from = a->synced + 1;
+	int fd = a->fd, head_fd = -1, r, e;
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (second_passed(&a->last_head_sync, &now)) {
+		head_fd = a->head_fd;
+		a->last_head_sync = now;
+	}
+	a->syncing = true;
+	pthread_mutex_unlock(&a->sync_mu);
+	r = fdatasync(fd);
+	e = errno;
+	if (head_fd >= 0)
+		(void)fdatasync(head_fd);
+	pthread_mutex_lock(&a->sync_mu);
+	a->syncing = false;
+	if (r < 0) {
+		/* Merging failed ranges may fail a few records that were synced: the safe side. */
+		a->fail_lo = a->fail_hi == 0 || from < a->fail_lo ? from : a->fail_lo;
+		a->fail_hi = target > a->fail_hi ? target : a->fail_hi;
+		a->fail_errno = e;
+	}
+	if (target > a->synced)
+		a->synced = target;
+	clock_gettime(CLOCK_MONOTONIC, &a->last_sync);
+	pthread_cond_broadcast(&a->sync_cv);
+}
+
+static bool seq_failed(const struct mss_audit *a, unsigned long long s)
+{
+	return a->fail_hi != 0 && s >= a->fail_lo && s <= a->fail_hi;
+}
+
+/* sync = always: returns when record S is on disk (group commit). */
+static int wait_durable(struct mss_audit *a, unsigned long long s, char *err, size_t errlen)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&a->sync_mu);
+	while (a->synced < s) {
+		if (!a->syncing)
+			lead_sync(a);
+		else
+			pthread_cond_wait(&a->sync_cv, &a->sync_mu);
+	}
+	if (seq_failed(a, s)) {
+		set_err(err, errlen, a->fail_errno, "fdatasync of %s failed", a->path);
+		ret = -1;
+	}
+	pthread_mutex_unlock(&a->sync_mu);
+	return ret;
+}
+
+/* sync = batch: at most one fdatasync a second, done by whichever writer comes when it is due. */
+static int batch_sync(struct mss_audit *a, unsigned long long s, char *err, size_t errlen)
+{
+	struct timespec now;
+	int ret = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	pthread_mutex_lock(&a->sync_mu);
+	if (!a->syncing && second_passed(&a->last_sync, &now)) {
+		lead_sync(a);
+		if (seq_failed(a, s)) {
+			set_err(err, errlen, a->fail_errno, "fdatasync of %s failed", a->path);
+			ret = -1;
+		}
+	}
+	pthread_mutex_unlock(&a->sync_mu);
+	return ret;
+}
+
+/* ---- writing ---- */
+
+int mss_audit_write(struct mss_audit *a, const struct mss_audit_record *rec, char *err, size_t errlen)
+{
+	char stack[2048];
+	struct buf b = {.p = stack, .cap = sizeof(stack)};
+	char prev[HASH_HEX + 1], hash[HASH_HEX + 1];
+	unsigned long long s = 0;
+	size_t body, start, n;
+	off_t size = 0;
+	bool nl = false;
+	int ret = -1;
+
+	if (a == NULL || rec == NULL) {
+		set_err(err, errlen, 0, "no audit handle");
+		return -1;
+	}
+	/* A leading byte for the newline a torn tail may need; the record starts at 1. */
+	buf_puts(&b, "\n");
+	format_body(&b, a->component, rec);
+	if (!buf_reserve(&b, TAIL_RESERVE)) {
+		set_err(err, errlen, 0, "out of memory");
+		goto out;
+	}
+	body = b.len;
+
+	pthread_mutex_lock(&a->mu);
+	if (lock_head(a) < 0) {
+		set_err(err, errlen, errno, "cannot lock %s", a->head_path);
+		pthread_mutex_unlock(&a->mu);
+		goto out;
+	}
+	if (find_prev(a, prev, &nl, &size, err, errlen) < 0)
+		goto unlock;
+	stamp(a, b.p + 1 + TS_OFFSET);
+	b.len = body;
+	memcpy(b.p + b.len, "\"prev\":\"", 8);
+	memcpy(b.p + b.len + 8, prev, HASH_HEX);
+	memcpy(b.p + b.len + 8 + HASH_HEX, "\"}", 2);
+	b.len += PREV_PART;
+	if (sha256_hex(a->ctx, a->md, b.p + 1, b.len - 1, NULL, 0, hash) < 0) {
+		set_err(err, errlen, 0, "SHA-256 failed");
+		goto unlock;
+	}
+	b.len--; /* the closing brace becomes `,"hash":"<64>"}\n` */
+	memcpy(b.p + b.len, ",\"hash\":\"", 9);
+	memcpy(b.p + b.len + 9, hash, HASH_HEX);
+	memcpy(b.p + b.len + 9 + HASH_HEX, "\"}\n", 3);
+	b.len += HASH_SUFFIX + 1;
+	start = nl ? 0 : 1;
+	for (n = start; n < b.len;) {
+		ssize_t w = write(a->fd, b.p + n, b.len - n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			int e = w < 0 ? errno : ENOSPC;
+
+			/* No half record in the file: we hold the lock, nobody appended since. */
+			if (n > start && ftruncate(a->fd, size) < 0)
+				a->size = -1;
+			set_err(err, errlen, e, "cannot write %s", a->path);
+			goto unlock;
+		}
+		n += (size_t)w;
+	}
+	a->size = size + (off_t)(b.len - start);
+	memcpy(a->last_hash, hash, HASH_HEX + 1);
+	a->have_hash = true;
+	/* The head is a hint for the next file; a failure here loses nothing of this record and
+	   the next record rewrites it. */
+	hash[HASH_HEX] = '\n';
+	(void)!pwrite(a->head_fd, hash, HASH_HEX + 1, 0);
+	s = ++a->seq;
+	atomic_store(&a->written, s);
+	ret = 0;
+unlock:
+	flock(a->head_fd, LOCK_UN);
+	pthread_mutex_unlock(&a->mu);
+	if (ret == 0 && a->sync == SYNC_ALWAYS)
+		ret = wait_durable(a, s, err, errlen);
+	else if (ret == 0 && a->sync == SYNC_BATCH)
+		ret = batch_sync(a, s, err, errlen);
+out:
+	if (b.heap)
+		free(b.p);
+	return ret;
+}
