@@ -121,4 +121,9 @@ run 0 probe_c "$T/live.conf" script "$SO" mss "$L" \
 out_has ":/var/vmail/$D/claire.vasseur:"
 out_has ":/home/mss/$NAME:"
 ok "a changed configuration is picked up without restarting the process"
+cp "$T/each.conf" "$T/live.conf"
+run 0 probe_c "$T/live.conf" script "$SO" mss "$L" "run:printf 'no_such_key = 1\\n' >>$T/live.conf" "$L" \
+	"run:mv $S $S.away" "$L" "run:mv $S.away $S" "$L" "run:cp $T/each.conf $T/live.conf" "$L"
+[ "$(statuses)" = "SUCCESS SUCCESS UNAVAIL UNAVAIL SUCCESS " ] || fail "broken configuration: $(cat "$T/out")"
+ok "a configuration broken in a running process: the previous one keeps answering while its snapshot stays"
 echo "$checks checks passed"
