@@ -1,0 +1,98 @@
+#!/bin/sh
+# Bench group "dovecot": IMAP throughput with lib90_mssante_plugin.so loaded, divided by the
+# same Dovecot without it, in the same run. Two private Dovecots (one with
+# `mail_plugins = notify mssante`, one with none) serve copies of the same 1,000-message
+# maildir; each round logs in as the PER holder, SELECTs INBOX and FETCHes BODY[] of every
+# message one UID at a time (1,001 operations), alternating between the two servers so that
+# machine noise hits both alike. With the plugin every FETCH is one "read" audit record.
+#   imap_ratio        ops/s with the plugin / ops/s without, [audit] sync = always (default)
+#   imap_ratio_batch  the same with [audit] sync = batch (records reach the disk every second)
+set -eu
+. "$SRC/tests/integration/lib/common.sh"
+. "$SRC/tests/integration/lib/slapd.sh"
+. "$SRC/tests/integration/dovecot/lib.sh"
+
+MESSAGES=${BENCH_DOVECOT_MESSAGES:-1000}
+ROUNDS=${BENCH_DOVECOT_ROUNDS:-5}
+make -s --no-print-directory -C "$SRC" "BUILD=$BUILD" "$BUILD/lib90_mssante_plugin.so" "$MSSCTL" >/dev/null
+
+dovecot_world "$T/w" >/dev/null || { echo "bench: dovecot world setup failed" >&2; exit 1; }
+
+fill() { # DIR: MESSAGES messages in jean.martin's INBOX
+	python3 - "$1/mail/$H/jean.martin" "$MESSAGES" <<'PY'
+import os, sys, time
+root, n = sys.argv[1], int(sys.argv[2])
+for d in ("cur", "new", "tmp"):
+    os.makedirs(os.path.join(root, d), exist_ok=True)
+body = ("Compte rendu de consultation, ligne de texte pour le bench.\r\n" * 40).encode()
+now = int(time.time())
+for i in range(1, n + 1):
+    msg = (b"From: bench@hopital-test.mssante.fr\r\nTo: jean.martin@hopital-test.mssante.fr\r\n"
+           b"Subject: bench %d\r\nMessage-ID: <bench-%d@hopital-test.mssante.fr>\r\n\r\n" % (i, i)) + body
+    with open(os.path.join(root, "cur", "%d.M%dP1.bench,S=%d:2," % (now, i, len(msg))), "wb") as f:
+        f.write(msg)
+PY
+	[ "$(id -u)" -eq 0 ] && chown -R "$DC_MAIL_USER" "$1/mail"
+	true
+}
+
+start() { # NAME PLUGINS -> sets PORT_<NAME>, PID_<NAME>
+	DOVECOT_PLUGINS=$2 dovecot_prepare "$T/$1" "$T/w"
+	fill "$T/$1"
+	dovecot_start "$T/$1" || { echo "bench: dovecot $1 did not start" >&2; exit 1; }
+	eval "PORT_$1=$DOVECOT_PORT PID_$1=$DOVECOT_PID"
+	DOVECOT_PID=""
+}
+stop_all() {
+	for p in ${PID_with:-} ${PID_without:-}; do
+		kill "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
+}
+at_exit stop_all
+
+run_bench() { # LABEL -> prints the ratio line
+	python3 - "$PORT_with" "$PORT_without" "$MESSAGES" "$ROUNDS" "$1" <<'PY'
+import imaplib, sys, time
+port_with, port_without, n, rounds, label = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+
+def one_round(port):
+    imap = imaplib.IMAP4("127.0.0.1", port, timeout=60)
+    imap.login("jean.martin@hopital-test.mssante.fr", "pw-jean")
+    t0 = time.perf_counter()
+    typ, _ = imap.select("INBOX")
+    assert typ == "OK"
+    for uid in range(1, n + 1):
+        typ, data = imap.uid("FETCH", str(uid), "(BODY[])")
+        assert typ == "OK" and isinstance(data[0], tuple), data
+    dt = time.perf_counter() - t0
+    imap.logout()
+    return (n + 1) / dt
+
+# Warm-up (caches, index files, the \Seen flags set by the first FETCH BODY[]).
+one_round(port_with); one_round(port_without)
+best_with, best_without, ratios = [], [], []
+for r in range(rounds):
+    order = [(port_with, best_with), (port_without, best_without)]
+    if r % 2:
+        order.reverse()
+    for port, acc in order:
+        acc.append(one_round(port))
+    ratios.append(best_with[-1] / best_without[-1])
+ratios.sort()
+median = ratios[len(ratios) // 2]
+print("bench: imap_ops_per_s_with_plugin%s = %.0f ops/s" % (label, sorted(best_with)[len(best_with) // 2]))
+print("bench: imap_ops_per_s_without_plugin%s = %.0f ops/s" % (label, sorted(best_without)[len(best_without) // 2]))
+print("bench: imap_ratio%s = %.3f ratio" % (label, median))
+PY
+}
+
+start with "notify mssante"
+start without ""
+run_bench ""
+lines=$(wc -l <"$T/w/audit/dovecot.log")
+echo "bench: imap_audit_records = $lines records"
+
+# The same with [audit] sync = batch (each login is a new imap process: it reads the change).
+sed -i 's/^\[audit\]$/[audit]\nsync = batch/' "$T/w/mssante.conf"
+run_bench "_batch"

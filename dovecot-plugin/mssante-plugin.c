@@ -1,0 +1,690 @@
+/* lib90_mssante_plugin.so: the Dovecot 2.3 glue of the MSSanté BAL policy and access trace.
+ * This is the only file that includes Dovecot headers; the logic (settings, actor, rights,
+ * records) is in mss-dovecot.h and works for any Dovecot version.
+ *
+ * The Dovecot way, after the core plugins:
+ *  - mail_user_created: settings read once (mail_user_plugin_getenv), the login decided;
+ *    a refusal sets user->error, which ends the session before any mailbox is touched
+ *    (as quota and acl do for their own failures);
+ *  - mailbox_allocated / mail_allocated: vfunc overrides (as acl does) that check the
+ *    delegate's rights and always chain to super; a refused change marks the transaction,
+ *    whose commit then fails with MAIL_ERROR_PERM, so the IMAP client gets NO [NOPERM];
+ *  - the notify plugin's vfuncs (as mail_log does) for the trace of what was committed:
+ *    flags, copy/move, expunge, append, mailbox create/delete/rename; message reads are
+ *    traced where the content stream is opened for the client.
+ * No network I/O: the snapshot is a local file, the audit trail a local file. */
+#include "lib.h"
+#include "array.h"
+#include "str.h"
+#include "net.h"
+#include "module-context.h"
+#include "seq-range-array.h"
+#include "mail-user.h"
+#include "mail-storage-private.h"
+#include "mail-storage-hooks.h"
+#include "imap-util.h"
+#include "notify-plugin.h"
+
+#include "mss-dovecot.h"
+
+#define MSS_EXPORT __attribute__((visibility("default")))
+
+MSS_EXPORT extern const char *mssante_plugin_dependencies[];
+MSS_EXPORT extern const char *mssante_plugin_version;
+MSS_EXPORT void mssante_plugin_init(struct module *module);
+MSS_EXPORT void mssante_plugin_deinit(void);
+
+#define MSSANTE_USER_CONTEXT(obj) MODULE_CONTEXT(obj, mssante_user_module)
+#define MSSANTE_BOX_CONTEXT(obj) MODULE_CONTEXT_REQUIRE(obj, mssante_storage_module)
+#define MSSANTE_MAIL_CONTEXT(obj) MODULE_CONTEXT_REQUIRE(obj, mssante_mail_module)
+
+struct mssante_user {
+	union mail_user_module_context module_ctx;
+	struct event *event;
+	struct mss_dc_session session;
+	bool session_open;
+	/* The source mail of a MOVE in progress: its expunge is part of the move. */
+	struct mail *moving_mail;
+	/* Whether the last copy was a MOVE. The notify plugin wraps us (it was loaded first),
+	   so its copy callback runs after mssante_copy returned: the flag outlives the call and
+	   every copy sets it afresh. */
+	bool copy_is_move;
+	/* > 0 while the plugin itself reads a header (no trace, no check). */
+	unsigned int internal;
+	/* The sentence of the last refused change, given again at commit, and its error kind. */
+	char denied[512];
+	enum mail_error denied_error;
+};
+
+struct mssante_mailbox {
+	union mailbox_module_context module_ctx;
+};
+
+struct mssante_mail {
+	union mail_module_context module_ctx;
+	uint32_t read_traced_uid; /* last uid whose read was traced by this mail object */
+};
+
+/* Marks a transaction in which a change was refused (the value is never read). */
+struct mssante_transaction {
+	union mailbox_transaction_module_context module_ctx;
+};
+static struct mssante_transaction mssante_denied_marker;
+
+static MODULE_CONTEXT_DEFINE_INIT(mssante_user_module, &mail_user_module_register);
+static MODULE_CONTEXT_DEFINE_INIT(mssante_storage_module, &mail_storage_module_register);
+static MODULE_CONTEXT_DEFINE_INIT(mssante_mail_module, &mail_module_register);
+
+static struct notify_context *mssante_notify_ctx;
+
+/* The session of the user owning BOX, or NULL when the plugin does not look at it. */
+static struct mssante_user *box_user(struct mailbox *box)
+{
+	struct mssante_user *muser = MSSANTE_USER_CONTEXT(box->storage->user);
+
+	return muser != NULL && muser->session_open ? muser : NULL;
+}
+
+static const char *box_name(struct mailbox *box)
+{
+	return mailbox_get_vname(box);
+}
+
+/* The Message-ID of MAIL for a record (NULL when it has none or it cannot be read): read
+   with `internal` set, so that this lookup is neither checked nor traced as a read. */
+static const char *mail_message_id(struct mssante_user *muser, struct mail *mail)
+{
+	const char *value = NULL;
+	int ret;
+
+	muser->internal++;
+	ret = mail_get_first_header(mail, "Message-ID", &value);
+	muser->internal--;
+	return ret > 0 ? value : NULL;
+}
+
+static void trace(struct mssante_user *muser, const struct mss_dc_action *act)
+{
+	char err[512];
+
+	if (mss_dc_trace(&muser->session, act, err, sizeof(err)) < 0)
+		e_error(muser->event, "audit record '%s' on %s failed: %s", act->event, muser->session.bal, err);
+}
+
+/* A refused action: traced, logged, and the sentence kept for the client. */
+static void deny(struct mssante_user *muser, struct mailbox *box, enum mss_dc_right right, uint32_t uid)
+{
+	char reason[64];
+	struct mss_dc_action act = {
+		.event = "denied", .mailbox = box_name(box), .uid = uid, .decision = "deny", .reason = reason};
+
+	mss_dc_denied_text(&muser->session, right, muser->denied, sizeof(muser->denied));
+	/* Dovecot answers a refused EXPUNGE with "OK Expunge ignored" when the error is a
+	   permission one (RFC 4314 habit); the delegate must see it fail: NO [CANNOT]. */
+	muser->denied_error = right == MSS_DC_RIGHT_EXPUNGE ? MAIL_ERROR_NOTPOSSIBLE : MAIL_ERROR_PERM;
+	i_snprintf(reason, sizeof(reason), "no_%s_right", mss_dc_right_name(right));
+	trace(muser, &act);
+	e_info(muser->event, "%s refused to idNat_PS %s: %s", mss_dc_right_name(right), muser->session.actor,
+	       muser->denied);
+	mail_storage_set_error(box->storage, muser->denied_error, muser->denied);
+}
+
+static void deny_in_transaction(struct mssante_user *muser, struct mail *mail, enum mss_dc_right right)
+{
+	deny(muser, mail->box, right, mail->uid);
+	MODULE_CONTEXT_SET(mail->transaction, mssante_storage_module, &mssante_denied_marker);
+}
+
+/* ---- mail vfuncs: reads and per-message changes ---- */
+
+/* Reasons under which Dovecot opens a message's content to hand it to the client (IMAP FETCH
+   BODY[]/BODY[TEXT]/MIME parts, POP3 RETR/TOP, plain mail_get_stream). Internal opens
+   (sizes, snippets, search, indexing, copying) are not reads by the actor. */
+static bool reason_delivers_content(const char *reason)
+{
+	static const char *const reasons[] = {"mail body", "full mail", "MIME part", "mail stream", "RETR", "TOP"};
+
+	if (reason == NULL)
+		return false;
+	for (unsigned int i = 0; i < N_ELEMENTS(reasons); i++) {
+		size_t n = strlen(reasons[i]);
+
+		if (strncmp(reason, reasons[i], n) == 0 && (reason[n] == '\0' || reason[n] == ' '))
+			return true;
+	}
+	return false;
+}
+
+/* Checks and traces one read; -1 (error set on the storage) when it must not happen. */
+static int read_check(struct mssante_user *muser, struct mssante_mail *mmail, struct mail *mail)
+{
+	struct mss_dc_action act = {.event = "read", .mailbox = box_name(mail->box), .uid = mail->uid};
+	char err[512];
+
+	if (!mss_dc_may(&muser->session, MSS_DC_RIGHT_READ)) {
+		deny(muser, mail->box, MSS_DC_RIGHT_READ, mail->uid);
+		return -1;
+	}
+	if (mmail->read_traced_uid == mail->uid || !muser->session.traced)
+		return 0;
+	act.message_id = mail_message_id(muser, mail);
+	if (mss_dc_trace(&muser->session, &act, err, sizeof(err)) < 0) {
+		/* Fail closed: no read that the trail does not hold. */
+		e_error(muser->event, "audit record 'read' on %s failed: %s", muser->session.bal, err);
+		mail_storage_set_error(mail->box->storage, MAIL_ERROR_TEMP,
+				       "mssante: the access trace cannot be written; try again later");
+		return -1;
+	}
+	mmail->read_traced_uid = mail->uid;
+	return 0;
+}
+
+static int mssante_mail_get_stream(struct mail *_mail, bool get_body, struct message_size *hdr_size,
+				   struct message_size *body_size, struct istream **stream_r)
+{
+	struct mail_private *mail = (struct mail_private *)_mail;
+	struct mssante_mail *mmail = MSSANTE_MAIL_CONTEXT(mail);
+	struct mssante_user *muser = box_user(_mail->box);
+
+	/* Checked before super: the Message-ID lookup must not move the stream super returns. */
+	if (muser != NULL && get_body && muser->internal == 0 && reason_delivers_content(mail->get_stream_reason) &&
+	    read_check(muser, mmail, _mail) < 0)
+		return -1;
+	return mmail->module_ctx.super.get_stream(_mail, get_body, hdr_size, body_size, stream_r);
+}
+
+static int mssante_mail_get_binary_stream(struct mail *_mail, const struct message_part *part, bool include_hdr,
+					  uoff_t *size_r, unsigned int *lines_r, bool *binary_r,
+					  struct istream **stream_r)
+{
+	struct mail_private *mail = (struct mail_private *)_mail;
+	struct mssante_mail *mmail = MSSANTE_MAIL_CONTEXT(mail);
+	struct mssante_user *muser = box_user(_mail->box);
+
+	/* stream_r NULL: only the size is wanted (FETCH BINARY.SIZE). */
+	if (muser != NULL && stream_r != NULL && muser->internal == 0 && read_check(muser, mmail, _mail) < 0)
+		return -1;
+	return mmail->module_ctx.super.get_binary_stream(_mail, part, include_hdr, size_r, lines_r, binary_r,
+							 stream_r);
+}
+
+static void mssante_mail_update_flags(struct mail *_mail, enum modify_type modify_type, enum mail_flags flags)
+{
+	struct mail_private *mail = (struct mail_private *)_mail;
+	struct mssante_mail *mmail = MSSANTE_MAIL_CONTEXT(mail);
+	struct mssante_user *muser = box_user(_mail->box);
+
+	if (muser != NULL && !mss_dc_may(&muser->session, MSS_DC_RIGHT_FLAG)) {
+		/* \Seen set by a FETCH BODY[] comes with reading, not a flag change of the actor's:
+		   dropped without failing the FETCH. Anything else is refused. */
+		if (modify_type != MODIFY_REPLACE && (flags & ENUM_NEGATE(MAIL_SEEN)) == 0)
+			return;
+		deny_in_transaction(muser, _mail, MSS_DC_RIGHT_FLAG);
+		return;
+	}
+	mmail->module_ctx.super.update_flags(_mail, modify_type, flags);
+}
+
+static void mssante_mail_update_keywords(struct mail *_mail, enum modify_type modify_type,
+					 struct mail_keywords *keywords)
+{
+	struct mail_private *mail = (struct mail_private *)_mail;
+	struct mssante_mail *mmail = MSSANTE_MAIL_CONTEXT(mail);
+	struct mssante_user *muser = box_user(_mail->box);
+
+	if (muser != NULL && !mss_dc_may(&muser->session, MSS_DC_RIGHT_FLAG)) {
+		deny_in_transaction(muser, _mail, MSS_DC_RIGHT_FLAG);
+		return;
+	}
+	mmail->module_ctx.super.update_keywords(_mail, modify_type, keywords);
+}
+
+static void mssante_mail_expunge(struct mail *_mail)
+{
+	struct mail_private *mail = (struct mail_private *)_mail;
+	struct mssante_mail *mmail = MSSANTE_MAIL_CONTEXT(mail);
+	struct mssante_user *muser = box_user(_mail->box);
+	bool moving;
+
+	if (muser == NULL) {
+		mmail->module_ctx.super.expunge(_mail);
+		return;
+	}
+	/* The expunge that ends a MOVE was allowed with the move itself. */
+	moving = muser->moving_mail == _mail;
+	muser->moving_mail = NULL;
+	if (!moving && !mss_dc_may(&muser->session, MSS_DC_RIGHT_EXPUNGE)) {
+		deny_in_transaction(muser, _mail, MSS_DC_RIGHT_EXPUNGE);
+		return;
+	}
+	mmail->module_ctx.super.expunge(_mail);
+}
+
+static void mssante_mail_allocated(struct mail *_mail)
+{
+	struct mail_private *mail = (struct mail_private *)_mail;
+	struct mail_vfuncs *v = mail->vlast;
+	struct mssante_mail *mmail;
+
+	if (box_user(_mail->box) == NULL)
+		return;
+	mmail = p_new(mail->pool, struct mssante_mail, 1);
+	mmail->module_ctx.super = *v;
+	mail->vlast = &mmail->module_ctx.super;
+
+	v->get_stream = mssante_mail_get_stream;
+	v->get_binary_stream = mssante_mail_get_binary_stream;
+	v->update_flags = mssante_mail_update_flags;
+	v->update_keywords = mssante_mail_update_keywords;
+	v->expunge = mssante_mail_expunge;
+	MODULE_CONTEXT_SET(mail, mssante_mail_module, mmail);
+}
+
+/* ---- mailbox vfuncs: saves, copies, folders, commits ---- */
+
+static int mssante_save_begin(struct mail_save_context *ctx, struct istream *input)
+{
+	struct mailbox *box = ctx->transaction->box;
+	struct mssante_mailbox *mbox = MSSANTE_BOX_CONTEXT(box);
+	struct mssante_user *muser = box_user(box);
+
+	/* A copy done by saving was checked by mssante_copy. */
+	if (muser != NULL && !ctx->copying_or_moving && !mss_dc_may(&muser->session, MSS_DC_RIGHT_APPEND)) {
+		deny(muser, box, MSS_DC_RIGHT_APPEND, 0);
+		return -1;
+	}
+	return mbox->module_ctx.super.save_begin(ctx, input);
+}
+
+static int mssante_copy(struct mail_save_context *ctx, struct mail *mail)
+{
+	struct mailbox *box = ctx->transaction->box;
+	struct mssante_mailbox *mbox = MSSANTE_BOX_CONTEXT(box);
+	struct mssante_user *muser = box_user(box);
+	enum mss_dc_right right;
+	int ret;
+
+	if (muser == NULL)
+		return mbox->module_ctx.super.copy(ctx, mail);
+	right = ctx->moving ? MSS_DC_RIGHT_MOVE : MSS_DC_RIGHT_APPEND;
+	if (!mss_dc_may(&muser->session, right)) {
+		deny(muser, box, right, mail->uid);
+		mailbox_save_cancel(&ctx);
+		return -1;
+	}
+	muser->copy_is_move = ctx->moving;
+	muser->moving_mail = ctx->moving ? (ctx->copy_src_mail != NULL ? ctx->copy_src_mail : mail) : NULL;
+	ret = mbox->module_ctx.super.copy(ctx, mail);
+	if (ret < 0)
+		muser->moving_mail = NULL;
+	return ret;
+}
+
+static int mssante_create_box(struct mailbox *box, const struct mailbox_update *update, bool directory)
+{
+	struct mssante_mailbox *mbox = MSSANTE_BOX_CONTEXT(box);
+	struct mssante_user *muser = box_user(box);
+
+	/* INBOX appears by itself on a first login: not the actor's doing. */
+	if (muser != NULL && !box->inbox_user && !mss_dc_may(&muser->session, MSS_DC_RIGHT_MAILBOX)) {
+		deny(muser, box, MSS_DC_RIGHT_MAILBOX, 0);
+		return -1;
+	}
+	return mbox->module_ctx.super.create_box(box, update, directory);
+}
+
+static int mssante_delete_box(struct mailbox *box)
+{
+	struct mssante_mailbox *mbox = MSSANTE_BOX_CONTEXT(box);
+	struct mssante_user *muser = box_user(box);
+
+	if (muser != NULL && !mss_dc_may(&muser->session, MSS_DC_RIGHT_MAILBOX)) {
+		deny(muser, box, MSS_DC_RIGHT_MAILBOX, 0);
+		return -1;
+	}
+	return mbox->module_ctx.super.delete_box(box);
+}
+
+static int mssante_rename_box(struct mailbox *src, struct mailbox *dest)
+{
+	struct mssante_mailbox *mbox = MSSANTE_BOX_CONTEXT(src);
+	struct mssante_user *muser = box_user(src);
+
+	if (muser != NULL && !mss_dc_may(&muser->session, MSS_DC_RIGHT_MAILBOX)) {
+		deny(muser, src, MSS_DC_RIGHT_MAILBOX, 0);
+		return -1;
+	}
+	return mbox->module_ctx.super.rename_box(src, dest);
+}
+
+static int mssante_transaction_commit(struct mailbox_transaction_context *t,
+				      struct mail_transaction_commit_changes *changes_r)
+{
+	struct mailbox *box = t->box;
+	struct mssante_mailbox *mbox = MSSANTE_BOX_CONTEXT(box);
+	struct mssante_user *muser = box_user(box);
+
+	if (muser != NULL && MODULE_CONTEXT(t, mssante_storage_module) != NULL) {
+		/* A change was refused: nothing of this transaction happens, and the command
+		   fails with the reason (NO [NOPERM] ...). */
+		mbox->module_ctx.super.transaction_rollback(t);
+		mail_storage_set_error(box->storage, muser->denied_error, muser->denied);
+		return -1;
+	}
+	return mbox->module_ctx.super.transaction_commit(t, changes_r);
+}
+
+static void mssante_mailbox_allocated(struct mailbox *box)
+{
+	struct mailbox_vfuncs *v = box->vlast;
+	struct mssante_mailbox *mbox;
+
+	if (box_user(box) == NULL)
+		return;
+	mbox = p_new(box->pool, struct mssante_mailbox, 1);
+	mbox->module_ctx.super = *v;
+	box->vlast = &mbox->module_ctx.super;
+
+	v->save_begin = mssante_save_begin;
+	v->copy = mssante_copy;
+	v->create_box = mssante_create_box;
+	v->delete_box = mssante_delete_box;
+	v->rename_box = mssante_rename_box;
+	v->transaction_commit = mssante_transaction_commit;
+	MODULE_CONTEXT_SET(box, mssante_storage_module, mbox);
+}
+
+/* ---- notify vfuncs: the trace of committed changes ---- */
+
+struct mssante_pending {
+	struct mssante_pending *next;
+	const char *event, *mailbox, *message_id, *reason;
+	uint32_t uid;
+	int saved_index; /* >= 0: the uid is the saved_index-th uid given at commit */
+};
+
+struct mssante_txn {
+	pool_t pool;
+	struct mssante_user *muser;
+	struct mssante_pending *head, **tail;
+	unsigned int saves; /* saves and copies so far, as Dovecot numbers saved uids */
+};
+
+static void *mssante_txn_begin(struct mailbox_transaction_context *t)
+{
+	struct mssante_user *muser = box_user(t->box);
+	struct mssante_txn *txn;
+	pool_t pool;
+
+	if (muser == NULL || !muser->session.traced)
+		return NULL;
+	pool = pool_alloconly_create("mssante txn", 1024);
+	txn = p_new(pool, struct mssante_txn, 1);
+	txn->pool = pool;
+	txn->muser = muser;
+	txn->tail = &txn->head;
+	return txn;
+}
+
+static struct mssante_pending *pending_add(struct mssante_txn *txn, const char *event, struct mail *mail)
+{
+	struct mssante_pending *p = p_new(txn->pool, struct mssante_pending, 1);
+
+	p->event = event;
+	p->mailbox = p_strdup(txn->pool, box_name(mail->box));
+	p->message_id = p_strdup(txn->pool, mail_message_id(txn->muser, mail));
+	p->uid = mail->uid;
+	p->saved_index = -1;
+	*txn->tail = p;
+	txn->tail = &p->next;
+	return p;
+}
+
+static void mssante_mail_save(void *_txn, struct mail *mail)
+{
+	struct mssante_txn *txn = _txn;
+	struct mssante_pending *p;
+
+	if (txn == NULL)
+		return;
+	p = pending_add(txn, "append", mail);
+	p->saved_index = (int)txn->saves++;
+	/* Dovecot gives the saved uids at commit only when asked to. */
+	mail->transaction->flags |= MAILBOX_TRANSACTION_FLAG_ASSIGN_UIDS;
+}
+
+static void mssante_mail_copy(void *_txn, struct mail *src, struct mail *dst)
+{
+	struct mssante_txn *txn = _txn;
+	struct mssante_pending *p;
+
+	if (txn == NULL)
+		return;
+	/* The source uid identifies the message; the record names both folders. */
+	p = pending_add(txn, txn->muser->copy_is_move ? "move" : "copy", src);
+	txn->muser->copy_is_move = false;
+	p->mailbox = p_strdup_printf(txn->pool, "%s -> %s", box_name(src->box), box_name(dst->box));
+	txn->saves++;
+}
+
+static void mssante_mail_expunge_notify(void *_txn, struct mail *mail)
+{
+	struct mssante_txn *txn = _txn;
+
+	/* The expunge ending a MOVE is in the "move" record of the destination (notify calls
+	   this before mssante_mail_expunge, which clears moving_mail). */
+	if (txn != NULL && txn->muser->moving_mail != mail)
+		(void)pending_add(txn, "expunge", mail);
+}
+
+static void mssante_mail_update_flags_notify(void *_txn, struct mail *mail, enum mail_flags old_flags)
+{
+	struct mssante_txn *txn = _txn;
+	struct mssante_pending *p;
+	string_t *str;
+
+	if (txn == NULL)
+		return;
+	p = pending_add(txn, "flag", mail);
+	/* The flags before and after: who set \Deleted is what a trace is asked about. */
+	str = t_str_new(64);
+	str_append_c(str, '(');
+	imap_write_flags(str, old_flags & ENUM_NEGATE(MAIL_RECENT), NULL);
+	str_append(str, ") -> (");
+	imap_write_flags(str, mail_get_flags(mail) & ENUM_NEGATE(MAIL_RECENT), NULL);
+	str_append_c(str, ')');
+	p->reason = p_strdup(txn->pool, str_c(str));
+}
+
+static void mssante_mail_update_keywords_notify(void *_txn, struct mail *mail,
+						const char *const *old_keywords ATTR_UNUSED)
+{
+	struct mssante_txn *txn = _txn;
+
+	if (txn != NULL)
+		pending_add(txn, "flag", mail)->reason = "keywords";
+}
+
+static void mssante_txn_commit(void *_txn, struct mail_transaction_commit_changes *changes)
+{
+	struct mssante_txn *txn = _txn;
+	struct seq_range_iter iter;
+
+	if (txn == NULL)
+		return;
+	seq_range_array_iter_init(&iter, &changes->saved_uids);
+	for (struct mssante_pending *p = txn->head; p != NULL; p = p->next) {
+		struct mss_dc_action act = {.event = p->event,
+					    .mailbox = p->mailbox,
+					    .uid = p->uid,
+					    .message_id = p->message_id,
+					    .reason = p->reason};
+		uint32_t uid;
+
+		if (p->saved_index >= 0)
+			act.uid = seq_range_array_iter_nth(&iter, (unsigned int)p->saved_index, &uid) ? uid : 0;
+		trace(txn->muser, &act);
+	}
+	pool_unref(&txn->pool);
+}
+
+static void mssante_txn_rollback(void *_txn)
+{
+	struct mssante_txn *txn = _txn;
+
+	if (txn != NULL)
+		pool_unref(&txn->pool);
+}
+
+static void mailbox_event(struct mailbox *box, const char *event, const char *name)
+{
+	struct mssante_user *muser = box_user(box);
+	struct mss_dc_action act = {.event = event, .mailbox = name};
+
+	if (muser != NULL)
+		trace(muser, &act);
+}
+
+static void mssante_mailbox_create(struct mailbox *box)
+{
+	mailbox_event(box, "mailbox_create", box_name(box));
+}
+
+static void mssante_mailbox_delete_commit(void *txn ATTR_UNUSED, struct mailbox *box)
+{
+	mailbox_event(box, "mailbox_delete", box_name(box));
+}
+
+static void mssante_mailbox_rename(struct mailbox *src, struct mailbox *dest)
+{
+	mailbox_event(src, "mailbox_rename", t_strdup_printf("%s -> %s", box_name(src), box_name(dest)));
+}
+
+static const struct notify_vfuncs mssante_notify_vfuncs = {
+	.mail_transaction_begin = mssante_txn_begin,
+	.mail_save = mssante_mail_save,
+	.mail_copy = mssante_mail_copy,
+	.mail_expunge = mssante_mail_expunge_notify,
+	.mail_update_flags = mssante_mail_update_flags_notify,
+	.mail_update_keywords = mssante_mail_update_keywords_notify,
+	.mail_transaction_commit = mssante_txn_commit,
+	.mail_transaction_rollback = mssante_txn_rollback,
+	.mailbox_create = mssante_mailbox_create,
+	.mailbox_delete_commit = mssante_mailbox_delete_commit,
+	.mailbox_rename = mssante_mailbox_rename,
+};
+
+/* ---- the user: settings and the login decision ---- */
+
+static const char *plugin_lookup(void *ctx, const char *name)
+{
+	return mail_user_plugin_getenv(ctx, name);
+}
+
+/* A field of the auth reply for this login (master_user, auth_mech, mssante_actor). Read
+   from the reply itself rather than from plugin settings, so that a value in dovecot.conf
+   can never stand for a per-login fact. */
+static const char *userdb_field(struct mail_user *user, const char *key)
+{
+	size_t n = strlen(key);
+
+	if (user->userdb_fields == NULL)
+		return NULL;
+	for (const char *const *f = user->userdb_fields; *f != NULL; f++) {
+		if (strncmp(*f, key, n) == 0 && (*f)[n] == '=')
+			return *f + n + 1;
+	}
+	return NULL;
+}
+
+static void mssante_user_deinit(struct mail_user *user)
+{
+	struct mssante_user *muser = MSSANTE_USER_CONTEXT(user);
+
+	i_assert(muser != NULL);
+	if (muser->session_open)
+		mss_dc_session_close(&muser->session);
+	muser->session_open = FALSE;
+	event_unref(&muser->event);
+	muser->module_ctx.super.deinit(user);
+}
+
+static void mssante_mail_user_created(struct mail_user *user)
+{
+	struct mail_user_vfuncs *v = user->vlast;
+	struct mssante_user *muser, *creator;
+	struct mss_config *cfg;
+	struct mss_dc_login login;
+	char err[1024];
+
+	if (user->autocreated) {
+		/* Users Dovecot makes on its own (shared namespaces, raw mail of deliveries) are no
+		   login. Another BAL reached through a shared namespace would bypass the policy. */
+		creator = user->creator == NULL ? NULL : MSSANTE_USER_CONTEXT(user->creator);
+		if (creator != NULL && creator->session_open && creator->session.enforced)
+			user->error = p_strdup(user->pool, "mssante: shared namespaces are not supported: "
+							   "open the other BAL by logging in to it");
+		return;
+	}
+	muser = p_new(user->pool, struct mssante_user, 1);
+	muser->event = event_create(user->event);
+	event_set_append_log_prefix(muser->event, "mssante: ");
+	muser->module_ctx.super = *v;
+	user->vlast = &muser->module_ctx.super;
+	v->deinit = mssante_user_deinit;
+	MODULE_CONTEXT_SET(user, mssante_user_module, muser);
+
+	if (mss_dc_settings_load(plugin_lookup, user, &cfg, err, sizeof(err)) < 0) {
+		e_error(muser->event, "%s", err);
+		user->error = p_strdup_printf(user->pool, "mssante: %s", err);
+		return;
+	}
+	i_zero(&login);
+	login.user = user->username;
+	login.service = user->service != NULL ? user->service : "";
+	login.auth_mech = user->auth_mech != NULL ? user->auth_mech : userdb_field(user, "auth_mech");
+	login.master_user = userdb_field(user, "master_user");
+	login.actor_field = userdb_field(user, "mssante_actor");
+	if (user->conn.remote_ip != NULL && user->conn.remote_ip->family != 0)
+		login.remote_ip = net_ip2addr(user->conn.remote_ip);
+
+	muser->session_open = TRUE;
+	if (mss_dc_session_open(&muser->session, cfg, &login) < 0) {
+		/* Ends the session: the client gets Dovecot's BYE, the log and the trail the
+		   reason. Nothing below runs for this user. */
+		e_info(muser->event, "refused: %s", muser->session.reason);
+		user->error = p_strdup_printf(user->pool, "mssante: %s", muser->session.reason);
+		mss_dc_session_close(&muser->session);
+		muser->session_open = FALSE;
+		return;
+	}
+	if (muser->session.enforced)
+		e_debug(muser->event, "BAL %s (%s) opened by %s, method %s", muser->session.bal,
+			muser->session.bal_type,
+			muser->session.actor[0] != '\0' ? muser->session.actor : muser->session.auth_user,
+			mss_dc_method_name(muser->session.method));
+}
+
+static struct mail_storage_hooks mssante_mail_storage_hooks = {
+	.mail_user_created = mssante_mail_user_created,
+	.mailbox_allocated = mssante_mailbox_allocated,
+	.mail_allocated = mssante_mail_allocated,
+};
+
+void mssante_plugin_init(struct module *module)
+{
+	mssante_notify_ctx = notify_register(&mssante_notify_vfuncs);
+	mail_storage_hooks_add(module, &mssante_mail_storage_hooks);
+}
+
+void mssante_plugin_deinit(void)
+{
+	mail_storage_hooks_remove(&mssante_mail_storage_hooks);
+	notify_unregister(mssante_notify_ctx);
+	mss_dc_process_deinit();
+}
+
+/* The trace comes from the notify plugin, which must be loaded first. */
+const char *mssante_plugin_dependencies[] = {"notify", NULL};
+/* Dovecot refuses to load a plugin built for another version (ABI). */
+const char *mssante_plugin_version = DOVECOT_ABI_VERSION;

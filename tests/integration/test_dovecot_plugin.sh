@@ -1,0 +1,166 @@
+#!/bin/sh
+# lib90_mssante_plugin.so in a real, private Dovecot 2.3: the BAL access policy (PER holder,
+# ORG delegates through master-user logins, APP through TLS client certificates, suspended
+# BALs and people), delegate rights, and the hash-chained access trace, driven over IMAP and
+# IMAPS with python3's imaplib. The directory snapshot comes from `mssctl sync` against a
+# private slapd holding tests/fixtures/hopital.ldif.
+set -eu
+. "$(dirname "$0")/lib/common.sh"
+. "$(dirname "$0")/lib/slapd.sh"
+. "$(dirname "$0")/dovecot/lib.sh"
+
+[ -f "$BUILD/lib90_mssante_plugin.so" ] || make -s -C "$SRC" "BUILD=$BUILD" "$BUILD/lib90_mssante_plugin.so" >/dev/null
+[ -x "$MSSCTL" ] || make -s -C "$SRC" "BUILD=$BUILD" "$MSSCTL" >/dev/null
+
+W=$T/w
+D=$T/dc
+dovecot_world "$W" || fail "could not build the test world (slapd, sync, PKI)"
+at_exit slapd_stop
+dovecot_prepare "$D" "$W"
+dovecot_start "$D" || fail "dovecot did not start"
+at_exit dovecot_stop
+ok "Dovecot $(dovecot --version | cut -d' ' -f1) started with mail_plugins = notify mssante"
+
+AUDIT=$W/audit/dovecot.log
+LOG=$D/dovecot.log
+IMAP="python3 $SRC/tests/integration/dovecot/imap.py --port $DOVECOT_PORT"
+IMAPS="python3 $SRC/tests/integration/dovecot/imap.py --tls-port $DOVECOT_TLS_PORT --ca $W/pki/igc-sante-org.pem"
+audit() { python3 "$SRC/tests/integration/dovecot/audit_check.py" "$AUDIT" "$@"; }
+# log_has TEXT: Dovecot's log holds TEXT (the reason a refusal gives).
+log_has() { grep -qF -- "$1" "$LOG" || { tail -n 20 "$LOG" >&2; fail "dovecot log lacks '$1'"; }; }
+# refused: the login was accepted by the passdb, then the plugin ended the session.
+refused() { out_has "login: bye"; }
+
+JEAN=810003461033
+SOPHIE=810100000017
+TMOREAU=810100000041
+PBERNARD=810100000025
+
+# --- PER: the holder, and only the holder ---
+run 0 $IMAP --user "jean.martin@$H" --password pw-jean select INBOX append INBOX fetch 1 list
+audit has event=login decision=allow bal="jean.martin@$H" bal_type=PER actor=$JEAN method=password service=imap ||
+	fail "no login record for the holder"
+audit has event=read bal="jean.martin@$H" actor=$JEAN mailbox=INBOX uid=1 message_id="<test-1@$H>" ||
+	fail "no read record"
+audit has event=append bal="jean.martin@$H" actor=$JEAN uid=1 || fail "no append record"
+ok "PER: the holder logs in, reads and appends; login, append and read traced with uid and Message-ID"
+
+run 1 $IMAP --user "jean.martin@$H*sophie.durand@$H" --password pw-sophie select INBOX
+refused
+log_has "access to BAL jean.martin@$H refused for idNat_PS $SOPHIE (master login): a personal BAL is open to its holder only"
+audit has event=login decision=deny reason=not_owner bal="jean.martin@$H" actor=$SOPHIE method=master ||
+	fail "refusal not traced"
+ok "PER: another person (master-user login) refused, with the reason in the log and the trail"
+
+# --- ORG: delegates, each action under the delegate's idNat_PS ---
+run 0 $IMAP --user "cardiologie@$H*sophie.durand@$H" --password pw-sophie select INBOX append INBOX append INBOX \
+	fetch 1 store 1 '\Flagged' create Archive copy 1 Archive move 2 Archive store 1 '\Deleted' expunge \
+	rename Archive Ancien delete Ancien
+for ev in login append read flag mailbox_create copy move expunge mailbox_rename mailbox_delete; do
+	audit has event=$ev bal="cardiologie@$H" bal_type=ORG actor=$SOPHIE method=master auth_user="sophie.durand@$H" ||
+		fail "delegate's $ev not traced with her idNat_PS"
+done
+audit has event=move mailbox="INBOX -> Archive" uid=2 actor=$SOPHIE || fail "move record lacks its folders"
+audit has event=flag actor=$SOPHIE uid=1 reason='(\Seen) -> (\Flagged \Seen)' || fail "flag record lacks the flags"
+[ "$(audit count event=expunge bal="cardiologie@$H" mailbox=INBOX uid=2)" = 0 ] ||
+	fail "the expunge ending a MOVE was traced as an expunge"
+audit has event=expunge bal="cardiologie@$H" mailbox=INBOX uid=1 actor=$SOPHIE || fail "EXPUNGE not traced"
+ok "ORG: a delegate (BAL*address) works; login, append, read, flag, copy, move, expunge, folder create/rename/delete traced with her idNat_PS"
+
+run 0 $IMAP --user "cardiologie@$H*$TMOREAU" --password pw-tmoreau select INBOX append INBOX fetch 3
+audit has event=read bal="cardiologie@$H" actor=$TMOREAU auth_user=$TMOREAU || fail "read by idNat master not traced"
+ok "ORG: a delegate with no BAL of his own logs in as BAL*idNat_PS"
+
+run 1 $IMAP --user "cardiologie@$H*$PBERNARD" --password pw-pbernard select INBOX
+refused
+log_has "refused for idNat_PS $PBERNARD (master login): this person is not a delegate of this organisational BAL"
+audit has event=login decision=deny reason=not_delegate bal="cardiologie@$H" actor=$PBERNARD || fail "not traced"
+ok "ORG: a person who is not a delegate refused"
+
+run 1 $IMAP --user "cardiologie@$H" --password pw-cardiologie select INBOX
+refused
+log_has "an organisational BAL is opened by its delegates"
+ok "ORG: the BAL's own password opens nothing (no person to trace)"
+
+# --- delegate rights: urgences gets read,flag,move,append through a userdb field ---
+run 1 $IMAP --user "urgences@$H*$PBERNARD" --password pw-pbernard select INBOX append INBOX store 1 '\Deleted' \
+	expunge peek 1
+out_has "expunge: no [CANNOT] mssante: 'expunge' is not among the rights of a delegate on ORG BAL urgences@$H"
+out_has "peek: ok"
+audit has event=denied decision=deny reason=no_expunge_right bal="urgences@$H" actor=$PBERNARD uid=1 ||
+	fail "refused expunge not traced"
+[ "$(audit count event=expunge bal="urgences@$H")" = 0 ] || fail "an expunge happened"
+ok "rights: a delegate without 'expunge' gets NO [CANNOT] with the reason, the message stays, the attempt is traced"
+
+run 1 $IMAP --user "urgences@$H*$PBERNARD" --password pw-pbernard select INBOX create Dossier
+out_has "create: no [NOPERM] mssante: 'mailbox' is not among the rights"
+audit has event=denied reason=no_mailbox_right bal="urgences@$H" || fail "refused create not traced"
+ok "rights: folder creation outside the delegate's rights refused (NO [NOPERM]) and traced"
+
+# --- APP: the application's certificate, never a password ---
+run 0 $IMAPS --cert "$W/pki/app-dpi.crt" --key "$W/pki/app-dpi.key" --external "dpi@$H" select INBOX append INBOX fetch 1
+audit has event=login decision=allow bal="dpi@$H" bal_type=APP method=certificate auth_user=dpi.hopital-test.fr \
+	actor=- || fail "certificate login not traced"
+audit has event=read bal="dpi@$H" method=certificate actor=- || fail "application's read not traced"
+ok "APP: the registered application's IGC-Santé certificate (AUTHENTICATE EXTERNAL) opens its BAL"
+
+run 1 $IMAP --user "dpi@$H" --password pw-dpi select INBOX
+refused
+log_has "an applicative BAL is opened only with its application's TLS client certificate"
+audit has event=login decision=deny reason=app_not_a_person bal="dpi@$H" method=password || fail "not traced"
+ok "APP: a password login refused"
+
+run 1 $IMAPS --source 127.0.0.2 --cert "$W/pki/op-valmont.crt" --key "$W/pki/op-valmont.key" --external "dpi@$H" \
+	select INBOX
+refused
+audit has event=login decision=deny reason=wrong_app bal="dpi@$H" auth_user=mss.ch-valmont.fr || fail "not traced"
+ok "APP: another IGC-Santé certificate refused (not the registered application)"
+
+run 1 $IMAPS --source 127.0.0.3 --cert "$W/pki/op-valmont-foreign.crt" --key "$W/pki/op-valmont-foreign.key" \
+	--external "dpi@$H" select INBOX
+out_has "login: no"
+ok "APP: a certificate from a CA outside IGC-Santé does not even authenticate"
+
+run 1 $IMAPS --cert "$W/pki/app-dpi.crt" --key "$W/pki/app-dpi.key" --external "cardiologie@$H" select INBOX
+refused
+audit has event=login decision=deny reason=not_an_app bal="cardiologie@$H" || fail "not traced"
+ok "APP: an application certificate cannot open an organisational BAL"
+
+# --- suspended ---
+run 1 $IMAP --user "ancien-service@$H*$PBERNARD" --password pw-pbernard select INBOX
+refused
+audit has event=login decision=deny reason=suspended_bal bal="ancien-service@$H" actor=$PBERNARD || fail "not traced"
+ok "suspended BAL refused, even to its delegate"
+
+run 1 $IMAP --user "alice.leroy@$H" --password pw-alice select INBOX
+refused
+audit has event=login decision=deny reason=suspended_person bal="alice.leroy@$H" actor=810100000033 ||
+	fail "not traced"
+ok "suspended person refused on her own PER BAL"
+
+# --- the trail itself ---
+audit lacks "compte rendu" || fail "a subject reached the audit trail"
+audit lacks "Corps du message" || fail "a message body reached the audit trail"
+audit lacks "pw-" || fail "a password reached the audit trail"
+ok "no subject, body or password in the trail"
+
+audit verify >"$T/out" 2>&1 || { cat "$T/out" >&2; fail "audit chain"; }
+if "$MSSCTL" audit verify "$AUDIT" >"$T/verify.out" 2>&1; then
+	ok "audit chain verifies (mssctl audit verify and an independent check): $(cat "$T/out")"
+elif grep -q "unknown command" "$T/verify.out"; then
+	# `mssctl audit` is another module's work; until it exists, the chain is checked here only.
+	ok "audit chain verifies (independent check; mssctl audit verify not built yet): $(cat "$T/out")"
+else
+	cat "$T/verify.out" >&2
+	fail "mssctl audit verify rejects the Dovecot trail"
+fi
+
+# A tampered record breaks the chain.
+cp "$AUDIT" "$T/tampered.log"
+sed -i '3s/"decision":"[a-z]*"/"decision":"forged"/' "$T/tampered.log"
+python3 "$SRC/tests/integration/dovecot/audit_check.py" "$T/tampered.log" verify >/dev/null 2>&1 &&
+	fail "a modified record went unnoticed"
+ok "a modified record breaks the chain"
+! grep -E "Panic|Fatal|killed with signal|assertion failed" "$LOG" || fail "Dovecot crashed or panicked"
+ok "no crash, panic or failed assertion in Dovecot's log"
+echo "$checks checks passed"
