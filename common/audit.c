@@ -82,8 +82,8 @@ struct mss_audit {
 	   fd is only swapped (rotation) under both with nobody syncing. */
 	pthread_mutex_t sync_mu;
 	pthread_cond_t sync_cv;
-	atomic_ullong written; /* highest record number whose write(2) returned */
-	unsigned long long synced; /* records up to this one are durable (or failed, see below) */
+	atomic_ullong written;		     /* highest record number whose write(2) returned */
+	unsigned long long synced;	     /* records up to this one are durable (or failed, see below) */
 	unsigned long long fail_lo, fail_hi; /* records whose fdatasync failed */
 	int fail_errno;
 	bool syncing;
@@ -191,13 +191,18 @@ static void put_json_string(struct buf *b, const char *s)
 		unsigned c = p[i];
 		size_t len;
 
-		if (c == '"' || c == '\\') {
-			b->p[b->len++] = '\\';
-			b->p[b->len++] = (char)c;
-			i++;
+		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') { /* the common case: a run of plain ASCII */
+			size_t j = i + 1;
+
+			while (j < n && p[j] >= 0x20 && p[j] < 0x7f && p[j] != '"' && p[j] != '\\')
+				j++;
+			memcpy(b->p + b->len, p + i, j - i);
+			b->len += j - i;
+			i = j;
 			continue;
 		}
-		if (c >= 0x20 && c < 0x7f) {
+		if (c == '"' || c == '\\') {
+			b->p[b->len++] = '\\';
 			b->p[b->len++] = (char)c;
 			i++;
 			continue;
@@ -419,10 +424,10 @@ static int open_log(const char *path, struct stat *st)
 	if (fd < 0)
 		return -1;
 	if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode)) {
-		int e = errno;
+		int e = fstat(fd, st) < 0 ? errno : EINVAL;
 
 		close(fd);
-		errno = S_ISREG(st->st_mode) ? e : EINVAL;
+		errno = e;
 		return -1;
 	}
 	return fd;
@@ -559,6 +564,15 @@ void mss_audit_close(struct mss_audit *a)
    locks the same inode. */
 static int lock_head(struct mss_audit *a)
 {
+	if (a->pid != getpid()) {
+		/* A forked child shares our open file descriptions, and flock would not exclude it
+		   from its parent: it gets its own (the log too, through the inode check). */
+		a->pid = getpid();
+		if (open_head(a) < 0)
+			return -1;
+		a->dev = 0;
+		a->ino = 0;
+	}
 	for (int tries = 0; tries < 8; tries++) {
 		struct stat st;
 
@@ -633,25 +647,13 @@ static void swap_fd(struct mss_audit *a, int fd)
 
 /* Sets prev to the hash the next record must carry; *nl_r when the file ends with a torn line
    that our record must not be glued to. *size_r: the file's size now. */
-static int find_prev(struct mss_audit *a, char prev[HASH_HEX + 1], bool *nl_r, off_t *size_r, char *err,
-		     size_t errlen)
+static int find_prev(struct mss_audit *a, char prev[HASH_HEX + 1], bool *nl_r, off_t *size_r, char *err, size_t errlen)
 {
 	struct stat st;
 	bool ends_nl = true;
 	int r;
 
 	*nl_r = false;
-	if (a->pid != getpid()) {
-		/* A forked child shares our descriptions, and flock would not exclude it from its
-		   parent: give it its own. */
-		a->pid = getpid();
-		if (open_head(a) < 0) {
-			set_err(err, errlen, errno, "cannot reopen %s", a->head_path);
-			return -1;
-		}
-		a->dev = 0;
-		a->ino = 0;
-	}
 	if (stat(a->path, &st) < 0) {
 		if (errno != ENOENT) {
 			set_err(err, errlen, errno, "%s", a->path);

@@ -136,8 +136,8 @@ static int search_series(const char *const *paths, size_t n_paths, struct search
 
 /* The link of the record at HERE (prev PREV, own hash HASH) is broken: say why. Returns 1, or
    -1 when the series cannot be read again. */
-static int explain_link(const char *const *paths, size_t n_paths, struct pos here, struct pos first,
-			const char *prev, const char *hash, char *err, size_t errlen)
+static int explain_link(const char *const *paths, size_t n_paths, struct pos here, struct pos first, const char *prev,
+			const char *hash, char *err, size_t errlen)
 {
 	const char *file = paths[here.file];
 	struct search s = {.want = prev, .own = hash};
@@ -155,11 +155,12 @@ static int explain_link(const char *const *paths, size_t n_paths, struct pos her
 			 "what comes before it was inserted, or the trail was started again",
 			 paths[first.file], first.line, file, here.line);
 	} else if (s.found_want && s.want_at.index > here.index) {
-		snprintf(err, errlen, "%s:%lu: records reordered: the record this one follows is %s:%lu, later in the series",
-			 file, here.line, paths[s.want_at.file], s.want_at.line);
+		snprintf(err, errlen,
+			 "%s:%lu: records reordered: the record this one follows is %s:%lu, later in the series", file,
+			 here.line, paths[s.want_at.file], s.want_at.line);
 	} else if (s.found_want && s.found_after) {
-		snprintf(err, errlen, "%s:%lu: record inserted: %s:%lu continues the chain from %s:%lu", paths[s.after.file],
-			 s.after.line, file, here.line, paths[s.want_at.file], s.want_at.line);
+		snprintf(err, errlen, "%s:%lu: record inserted: %s:%lu continues the chain from %s:%lu",
+			 paths[s.after.file], s.after.line, file, here.line, paths[s.want_at.file], s.want_at.line);
 	} else if (here.index == first.index) {
 		snprintf(err, errlen,
 			 "%s:%lu: the chain does not start here: records before it were deleted, or an earlier file of "

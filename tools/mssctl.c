@@ -22,6 +22,12 @@ static void usage(FILE *out)
 		"  lookup [--snapshot FILE] [--json] (domain DOMAIN | bal ADDRESS | person IDNAT | uid N)\n"
 		"                     look something up in the snapshot\n"
 		"  check              validate the configuration\n"
+		"  audit verify [--json] FILE...\n"
+		"                     check the hash chain of audit files (oldest first)\n"
+		"  audit report --month YYYY-MM [--json] FILE...\n"
+		"                     the month's usage figures\n"
+		"  audit inactive --days N [--json] [--snapshot FILE] FILE...\n"
+		"                     BALs with no successful authentication for N days\n"
 		"  dump-options (--conf | --man)\n"
 		"                     print the option table as a commented mssante.conf or as man page text\n"
 		"Exit status: 0 ok, 1 not found or finding, 2 usage, configuration or operational error.\n"
@@ -142,6 +148,8 @@ int main(int argc, char **argv)
 		return mssctl_lookup(conf, argc, argv);
 	if (strcmp(argv[0], "check") == 0)
 		return cmd_check(conf, argc, argv);
+	if (strcmp(argv[0], "audit") == 0)
+		return mssctl_audit(conf, argc, argv);
 	if (strcmp(argv[0], "dump-options") == 0)
 		return mssctl_dump_options(argc, argv);
 	fprintf(stderr, "mssctl: unknown command '%s'\n", argv[0]);

@@ -261,10 +261,10 @@ static void test_fields_in_order(void **state)
 	struct mss_audit *a;
 	struct mss_audit_record r = MSS_AUDIT_RECORD_INIT;
 	struct mss_audit_rcpt rc[2] = {{"x@h.fr", "accept", NULL}, {"y@gmail.com", "reject", "not_trusted"}};
-	static const char *const order[] = {"ts",	   "component", "event",  "queue_id", "client",	    "tls",
-					    "service",	   "method",	"auth_user", "actor",  "bal",	    "bal_type",
-					    "mailbox",	   "uid",	"from",	     "rcpt",   "message_id", "size",
-					    "mss",	   "decision",	"reason",    "prev",   "hash"};
+	static const char *const order[] = {"ts",      "component", "event",	 "queue_id", "client",	   "tls",
+					    "service", "method",    "auth_user", "actor",    "bal",	   "bal_type",
+					    "mailbox", "uid",	    "from",	 "rcpt",     "message_id", "size",
+					    "mss",     "decision",  "reason",	 "prev",     "hash"};
 	char err[256], **lines;
 	json_object *o, *v;
 	size_t n, i = 0;
@@ -399,6 +399,88 @@ static void test_hostile_values_stay_one_line(void **state)
 	assert_verifies(logp, 1);
 }
 
+/* UTF-8 encoding of code point CP into OUT; returns the length. */
+static size_t utf8_put(unsigned cp, char *out)
+{
+	if (cp < 0x80) {
+		out[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		out[0] = (char)(0xc0 | cp >> 6);
+		out[1] = (char)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		out[0] = (char)(0xe0 | cp >> 12);
+		out[1] = (char)(0x80 | (cp >> 6 & 0x3f));
+		out[2] = (char)(0x80 | (cp & 0x3f));
+		return 3;
+	}
+	out[0] = (char)(0xf0 | cp >> 18);
+	out[1] = (char)(0x80 | (cp >> 12 & 0x3f));
+	out[2] = (char)(0x80 | (cp >> 6 & 0x3f));
+	out[3] = (char)(0x80 | (cp & 0x3f));
+	return 4;
+}
+
+/* Random values (fixed seed): any bytes always give one line of JSON that json-c reads; any
+   valid UTF-8 comes back unchanged. */
+static void test_random_values(void **state)
+{
+	enum { N = 400 };
+	static char values[N][800];
+	struct mss_audit *a;
+	char err[256], **lines;
+	size_t n;
+	unsigned seed = 12345;
+
+	(void)state;
+	for (int i = 0; i < N; i++) {
+		size_t len = 0, want = 1 + (size_t)(rand_r(&seed) % 150);
+
+		if (i % 2 == 0) { /* any bytes but NUL */
+			while (len < want)
+				values[i][len++] = (char)(1 + rand_r(&seed) % 255);
+		} else { /* valid UTF-8: controls, ASCII, 2-, 3- and 4-byte characters, no surrogates */
+			while (len < want) {
+				static const unsigned top[] = {0x20, 0x80, 0x800, 0x10000, 0x110000};
+				unsigned cls = (unsigned)rand_r(&seed) % 5, lo = cls == 0 ? 1 : top[cls - 1];
+				unsigned cp = lo + (unsigned)rand_r(&seed) % (top[cls] - lo);
+
+				if (cp >= 0xd800 && cp <= 0xdfff)
+					continue;
+				len += utf8_put(cp, values[i] + len);
+			}
+		}
+		values[i][len] = '\0';
+	}
+	a = open_or_die(logp, 2);
+	for (int i = 0; i < N; i++) {
+		struct mss_audit_record r = MSS_AUDIT_RECORD_INIT;
+
+		r.event = "message";
+		r.message_id = values[i];
+		assert_int_equal(mss_audit_write(a, &r, err, sizeof(err)), 0);
+	}
+	mss_audit_close(a);
+	n = lines_of(logp, &lines);
+	assert_int_equal(n, N);
+	for (int i = 0; i < N; i++) {
+		json_object *o = json_tokener_parse(lines[i]);
+
+		if (o == NULL)
+			fail_msg("line %d is not JSON: %s", i + 1, lines[i]);
+		for (const char *c = lines[i]; *c != '\0'; c++)
+			assert_true((unsigned char)*c >= 0x20 && *c != 0x7f);
+		if (i % 2 == 1)
+			assert_string_equal(get_str(o, "message_id"), values[i]);
+		json_object_put(o);
+	}
+	free_lines(lines, n);
+	assert_verifies(logp, N);
+}
+
 /* ---- concurrency ---- */
 
 struct thread_arg {
@@ -479,32 +561,40 @@ static void test_eight_threads_no_sync(void **state)
 	run_threads(2);
 }
 
-/* Two processes appending at the same time; one of them uses a handle opened before fork. */
+/* Three processes appending at the same time, released together; two of them use the handle
+   opened before fork (each must get descriptions of its own, or flock would not exclude them). */
 static void test_processes(void **state)
 {
-	enum { PER = 500 };
+	enum { PROCS = 3, PER = 3000 };
 	struct mss_audit *inherited;
-	pid_t pids[2];
+	pid_t pids[PROCS];
+	int gate[2];
 
 	(void)state;
 	inherited = open_or_die(logp, 1);
-	for (int c = 0; c < 2; c++) {
+	assert_int_equal(pipe(gate), 0);
+	for (int c = 0; c < PROCS; c++) {
 		pids[c] = fork();
 		assert_true(pids[c] >= 0);
 		if (pids[c] == 0) {
-			struct thread_arg t = {c == 0 ? inherited : NULL, c, PER};
-			char err[256];
+			struct thread_arg t = {c < 2 ? inherited : NULL, c, PER};
+			char err[256], b;
 			void *ret;
 
+			close(gate[1]);
 			if (t.a == NULL)
-				t.a = mss_audit_open_file(logp, "milter", 1, err, sizeof(err));
+				t.a = mss_audit_open_file(logp, "milter", 2, err, sizeof(err));
 			if (t.a == NULL)
 				_exit(3);
+			if (read(gate[0], &b, 1) != 0) /* EOF: everybody is ready */
+				_exit(5);
 			ret = writer_thread(&t);
 			_exit(ret == NULL ? 0 : 4);
 		}
 	}
-	for (int c = 0; c < 2; c++) {
+	close(gate[0]);
+	close(gate[1]);
+	for (int c = 0; c < PROCS; c++) {
 		int st;
 
 		assert_int_equal(waitpid(pids[c], &st, 0), pids[c]);
@@ -513,12 +603,12 @@ static void test_processes(void **state)
 	}
 	/* The parent's handle continues after the children's records. */
 	{
-		struct thread_arg t = {inherited, 2, 1};
+		struct thread_arg t = {inherited, PROCS, 1};
 
 		assert_null(writer_thread(&t));
 	}
 	mss_audit_close(inherited);
-	assert_verifies(logp, 2 * PER + 1);
+	assert_verifies(logp, PROCS * PER + 1);
 }
 
 /* Two handles on one file in one process take turns: each sees the other's records. */
@@ -905,20 +995,21 @@ static void test_verify_findings(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_chain_by_the_contract, make_dir, remove_dir),
-		cmocka_unit_test_setup_teardown(test_fields_in_order, make_dir, remove_dir),
-		cmocka_unit_test_setup_teardown(test_hostile_values_stay_one_line, make_dir, remove_dir),
-		cmocka_unit_test_setup_teardown(test_eight_threads_group_commit, make_dir, remove_dir),
-		cmocka_unit_test_setup_teardown(test_eight_threads_no_sync, make_dir, remove_dir),
-		cmocka_unit_test_setup_teardown(test_processes, make_dir, remove_dir),
-		cmocka_unit_test_setup_teardown(test_two_handles_interleaved, make_dir, remove_dir),
-		cmocka_unit_test_setup_teardown(test_rotation_continues_the_chain, make_dir, remove_dir),
-		cmocka_unit_test_setup_teardown(test_head_file, make_dir, remove_dir),
-		cmocka_unit_test_setup_teardown(test_sync_modes_same_output, make_dir, remove_dir),
-		cmocka_unit_test_setup_teardown(test_open_errors, make_dir, remove_dir),
-		cmocka_unit_test_setup_teardown(test_failed_write_leaves_no_trace, make_dir, remove_dir),
-		cmocka_unit_test_setup_teardown(test_torn_tail, make_dir, remove_dir),
-		cmocka_unit_test_setup_teardown(test_verify_findings, make_dir, remove_dir),
+	    cmocka_unit_test_setup_teardown(test_chain_by_the_contract, make_dir, remove_dir),
+	    cmocka_unit_test_setup_teardown(test_fields_in_order, make_dir, remove_dir),
+	    cmocka_unit_test_setup_teardown(test_hostile_values_stay_one_line, make_dir, remove_dir),
+	    cmocka_unit_test_setup_teardown(test_random_values, make_dir, remove_dir),
+	    cmocka_unit_test_setup_teardown(test_eight_threads_group_commit, make_dir, remove_dir),
+	    cmocka_unit_test_setup_teardown(test_eight_threads_no_sync, make_dir, remove_dir),
+	    cmocka_unit_test_setup_teardown(test_processes, make_dir, remove_dir),
+	    cmocka_unit_test_setup_teardown(test_two_handles_interleaved, make_dir, remove_dir),
+	    cmocka_unit_test_setup_teardown(test_rotation_continues_the_chain, make_dir, remove_dir),
+	    cmocka_unit_test_setup_teardown(test_head_file, make_dir, remove_dir),
+	    cmocka_unit_test_setup_teardown(test_sync_modes_same_output, make_dir, remove_dir),
+	    cmocka_unit_test_setup_teardown(test_open_errors, make_dir, remove_dir),
+	    cmocka_unit_test_setup_teardown(test_failed_write_leaves_no_trace, make_dir, remove_dir),
+	    cmocka_unit_test_setup_teardown(test_torn_tail, make_dir, remove_dir),
+	    cmocka_unit_test_setup_teardown(test_verify_findings, make_dir, remove_dir),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
