@@ -297,15 +297,6 @@ static const char *method_name(unsigned m)
 	return m == MSS_M_PASSWORD ? "password" : m == MSS_M_PSC ? "psc" : "cps";
 }
 
-static bool has_method(const struct mss_pam *ctx, unsigned m)
-{
-	for (size_t i = 0; i < ctx->n_methods; i++) {
-		if (ctx->methods[i] == m)
-			return true;
-	}
-	return false;
-}
-
 static int run_methods(struct mss_pam *ctx)
 {
 	const char *authtok = NULL;
@@ -390,9 +381,9 @@ PAM_EXPORT int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
 		if (rc != PAM_SUCCESS)
 			ctx.reason = "internal_error";
 	}
-	if (rc != PAM_SUCCESS)
-		pam_set_data(pamh, ACTOR_DATA, NULL, NULL); /* no actor from an earlier attempt */
 	rc = audit(&ctx, "auth", rc);
+	if (rc != PAM_SUCCESS)
+		pam_set_data(pamh, ACTOR_DATA, NULL, NULL); /* no actor from this or an earlier attempt */
 	mss_pam_printable(ctx.user, safe, sizeof(safe));
 	if (rc == PAM_SUCCESS)
 		mss_pam_log(&ctx, LOG_INFO, "auth ok: user %s, method %s, actor %s", safe, ctx.method, ctx.actor);

@@ -17,6 +17,7 @@
 #ifndef PAM_MSS_PKCS11_H
 #define PAM_MSS_PKCS11_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -40,19 +41,21 @@ struct mss_p11_cert {
 	size_t id_len;
 	unsigned char *der;
 	size_t der_len;
+	unsigned child_index; /* the child's handle for this certificate */
 };
 
 struct mss_p11 {
 	pid_t pid;
 	int fd;
 	long long timeout_ms;
+	bool hung; /* a deadline passed: the child is killed at once */
 	struct mss_p11_cert certs[MSS_P11_MAX_CERTS];
 	size_t n_certs;
 };
 
-/* Forks the child, which loads MODULE, finds the first initialised token and reads its X.509
-   certificates into p->certs. On anything but MSS_P11_OK the child is already stopped,
-   except after MSS_P11_NO_TOKEN... also stopped: call mss_p11_stop in every case (safe). */
+/* Forks the child, which loads MODULE, finds the first initialised token holding a
+   certificate and sends its X.509 certificates (into p->certs). Call mss_p11_stop
+   afterwards whatever the result. */
 enum mss_p11_status mss_p11_start(struct mss_p11 *p, const char *module, long long timeout_secs, char *err,
 				  size_t errlen);
 /* Logs in with PIN and signs DATA with the private key of certs[index] using MECHANISM

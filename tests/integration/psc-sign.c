@@ -1,0 +1,193 @@
+/* Test helper playing Pro Santé Connect: JWKS files and signed tokens from keys the test
+   makes with `openssl genpkey`. The header and payload are given as JSON texts, so a test
+   can forge anything (alg none, HS256, wrong claims).
+ *
+ *   psc-sign jwks KID=KEY.pem...             JWKS of the public keys, on stdout
+ *   psc-sign token KEY.pem HEADER PAYLOAD    RS256 (RSA key) or ES256 (EC key) token;
+ *                                            KEY "-" leaves the signature empty (alg none)
+ *   psc-sign hs256 SECRET_FILE HEADER PAYLOAD  HMAC-SHA256 keyed with the file's bytes
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/pem.h>
+
+static void die(const char *what)
+{
+	fprintf(stderr, "psc-sign: %s\n", what);
+	exit(2);
+}
+
+static char *b64url(const unsigned char *d, size_t n)
+{
+	static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	char *out = malloc(n * 4 / 3 + 4), *o = out;
+	size_t i;
+
+	if (out == NULL)
+		die("out of memory");
+	for (i = 0; i + 2 < n; i += 3) {
+		uint32_t v = (uint32_t)d[i] << 16 | (uint32_t)d[i + 1] << 8 | d[i + 2];
+		*o++ = a[v >> 18];
+		*o++ = a[(v >> 12) & 63];
+		*o++ = a[(v >> 6) & 63];
+		*o++ = a[v & 63];
+	}
+	if (n - i == 1) {
+		*o++ = a[d[i] >> 2];
+		*o++ = a[(d[i] & 3) << 4];
+	} else if (n - i == 2) {
+		*o++ = a[d[i] >> 2];
+		*o++ = a[((d[i] & 3) << 4) | (d[i + 1] >> 4)];
+		*o++ = a[(d[i + 1] & 15) << 2];
+	}
+	*o = '\0';
+	return out;
+}
+
+static EVP_PKEY *load_key(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	EVP_PKEY *k;
+
+	if (f == NULL)
+		die("cannot open the key");
+	k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+	fclose(f);
+	if (k == NULL)
+		die("not a PEM private key");
+	return k;
+}
+
+static char *bn_param(EVP_PKEY *k, const char *name)
+{
+	BIGNUM *bn = NULL;
+	unsigned char buf[1024];
+	int n;
+
+	if (EVP_PKEY_get_bn_param(k, name, &bn) != 1)
+		die("cannot read the key");
+	n = BN_bn2bin(bn, buf);
+	BN_free(bn);
+	return b64url(buf, (size_t)n);
+}
+
+static void print_jwk(const char *kid, EVP_PKEY *k)
+{
+	if (EVP_PKEY_is_a(k, "RSA")) {
+		char *n = bn_param(k, OSSL_PKEY_PARAM_RSA_N), *e = bn_param(k, OSSL_PKEY_PARAM_RSA_E);
+
+		printf("{\"kid\":\"%s\",\"kty\":\"RSA\",\"alg\":\"RS256\",\"use\":\"sig\",\"n\":\"%s\",\"e\":\"%s\"}", kid, n, e);
+		free(n);
+		free(e);
+	} else {
+		unsigned char pt[65];
+		size_t len = 0;
+		char *x, *y;
+
+		if (EVP_PKEY_get_octet_string_param(k, OSSL_PKEY_PARAM_PUB_KEY, pt, sizeof(pt), &len) != 1 || len != 65)
+			die("only P-256 EC keys");
+		x = b64url(pt + 1, 32);
+		y = b64url(pt + 33, 32);
+		printf("{\"kid\":\"%s\",\"kty\":\"EC\",\"crv\":\"P-256\",\"alg\":\"ES256\",\"use\":\"sig\",\"x\":\"%s\",\"y\":\"%s\"}",
+		       kid, x, y);
+		free(x);
+		free(y);
+	}
+}
+
+static char *signing_input(const char *header, const char *payload)
+{
+	char *h = b64url((const unsigned char *)header, strlen(header));
+	char *p = b64url((const unsigned char *)payload, strlen(payload));
+	char *out = malloc(strlen(h) + strlen(p) + 2);
+
+	if (out == NULL)
+		die("out of memory");
+	sprintf(out, "%s.%s", h, p);
+	free(h);
+	free(p);
+	return out;
+}
+
+static char *sign(EVP_PKEY *k, const char *data)
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned char *sig, rs[64];
+	size_t len = 0;
+	char *out;
+
+	if (ctx == NULL || EVP_DigestSignInit_ex(ctx, NULL, "SHA256", NULL, NULL, k, NULL) != 1 ||
+	    EVP_DigestSign(ctx, NULL, &len, (const unsigned char *)data, strlen(data)) != 1)
+		die("cannot sign");
+	sig = malloc(len);
+	if (sig == NULL || EVP_DigestSign(ctx, sig, &len, (const unsigned char *)data, strlen(data)) != 1)
+		die("cannot sign");
+	EVP_MD_CTX_free(ctx);
+	if (EVP_PKEY_is_a(k, "EC")) { /* DER -> JOSE r||s */
+		const unsigned char *p = sig;
+		ECDSA_SIG *es = d2i_ECDSA_SIG(NULL, &p, (long)len);
+
+		if (es == NULL)
+			die("bad ECDSA signature");
+		BN_bn2binpad(ECDSA_SIG_get0_r(es), rs, 32);
+		BN_bn2binpad(ECDSA_SIG_get0_s(es), rs + 32, 32);
+		ECDSA_SIG_free(es);
+		out = b64url(rs, 64);
+	} else {
+		out = b64url(sig, len);
+	}
+	free(sig);
+	return out;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc >= 3 && strcmp(argv[1], "jwks") == 0) {
+		printf("{\"keys\":[");
+		for (int i = 2; i < argc; i++) {
+			char *eq = strchr(argv[i], '=');
+
+			if (eq == NULL)
+				die("jwks wants KID=KEY.pem");
+			*eq = '\0';
+			if (i > 2)
+				printf(",");
+			print_jwk(argv[i], load_key(eq + 1));
+		}
+		printf("]}\n");
+		return 0;
+	}
+	if (argc == 5 && strcmp(argv[1], "token") == 0) {
+		char *data = signing_input(argv[3], argv[4]);
+		char *sig = strcmp(argv[2], "-") == 0 ? strdup("") : sign(load_key(argv[2]), data);
+
+		printf("%s.%s\n", data, sig);
+		return 0;
+	}
+	if (argc == 5 && strcmp(argv[1], "hs256") == 0) {
+		char *data = signing_input(argv[3], argv[4]), secret[16384];
+		unsigned char mac[32];
+		unsigned int mac_len = 0;
+		FILE *f = fopen(argv[2], "r");
+		size_t n;
+
+		if (f == NULL)
+			die("cannot open the secret");
+		n = fread(secret, 1, sizeof(secret), f);
+		fclose(f);
+		HMAC(EVP_sha256(), secret, (int)n, (unsigned char *)data, strlen(data), mac, &mac_len);
+		printf("%s.%s\n", data, b64url(mac, mac_len));
+		return 0;
+	}
+	fprintf(stderr, "usage: psc-sign jwks KID=KEY.pem... | token KEY.pem|- HEADER PAYLOAD | "
+			"hs256 SECRET_FILE HEADER PAYLOAD\n");
+	return 2;
+}
