@@ -267,29 +267,24 @@ int mss_config_set(struct mss_config *cfg, const char *section, const char *key,
 }
 
 /* Reads the whole file: it is small, and reading it at once keeps the parser simple. */
-static char *read_file(const char *path, size_t *len_r, char *err, size_t errlen)
+static char *read_fd(int fd, const char *path, size_t *len_r, char *err, size_t errlen)
 {
 	struct stat st;
 	char *buf = NULL;
 	size_t len = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 
-	if (fd < 0) {
-		seterr(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-		return NULL;
-	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		seterr(err, errlen, "%s: not a regular file", path);
-		goto fail;
+		return NULL;
 	}
 	if (st.st_size > MSS_CONFIG_MAX_BYTES) {
 		seterr(err, errlen, "%s: larger than %d bytes", path, MSS_CONFIG_MAX_BYTES);
-		goto fail;
+		return NULL;
 	}
 	buf = malloc((size_t)st.st_size + 1);
 	if (buf == NULL) {
 		seterr(err, errlen, "%s: out of memory", path);
-		goto fail;
+		return NULL;
 	}
 	while (len < (size_t)st.st_size) {
 		ssize_t n = read(fd, buf + len, (size_t)st.st_size - len);
@@ -298,20 +293,16 @@ static char *read_file(const char *path, size_t *len_r, char *err, size_t errlen
 			continue;
 		if (n < 0) {
 			seterr(err, errlen, "%s: read error: %s", path, strerror(errno));
-			goto fail;
+			free(buf);
+			return NULL;
 		}
 		if (n == 0)
 			break;
 		len += (size_t)n;
 	}
 	buf[len] = '\0';
-	close(fd);
 	*len_r = len;
 	return buf;
-fail:
-	free(buf);
-	close(fd);
-	return NULL;
 }
 
 static const char *trim(char *s, char **end_io)
@@ -438,40 +429,70 @@ static int check_consistency(struct mss_config *cfg, const char *path, char *err
 	return 0;
 }
 
-int mss_config_load(const char *path, struct mss_config **cfg_r, char *err, size_t errlen)
+/* Parses TEXT (from PATH, for messages) over the defaults. */
+static int load_text(const char *path, char *text, size_t len, struct mss_config **cfg_r, char *err, size_t errlen)
 {
-	struct mss_config *cfg;
-	char *text;
-	size_t len;
+	struct mss_config *cfg = mss_config_defaults();
 
-	seterr(err, errlen, "no error");
-	*cfg_r = NULL;
-	cfg = mss_config_defaults();
 	if (cfg == NULL) {
 		seterr(err, errlen, "out of memory");
 		return -1;
 	}
-	if (path != NULL) {
-		cfg->path = strdup(path);
-		text = read_file(path, &len, err, errlen);
-		if (cfg->path == NULL || text == NULL) {
-			free(text);
-			mss_config_free(cfg);
-			return -1;
-		}
-		if (parse_text(cfg, path, text, len, err, errlen) < 0) {
-			free(text);
-			mss_config_free(cfg);
-			return -1;
-		}
-		free(text);
+	if (path != NULL && (cfg->path = strdup(path)) == NULL) {
+		seterr(err, errlen, "out of memory");
+		goto fail;
 	}
-	if (check_consistency(cfg, path != NULL ? path : "(defaults)", err, errlen) < 0) {
-		mss_config_free(cfg);
-		return -1;
-	}
+	if (text != NULL && parse_text(cfg, path, text, len, err, errlen) < 0)
+		goto fail;
+	if (check_consistency(cfg, path != NULL ? path : "(defaults)", err, errlen) < 0)
+		goto fail;
 	*cfg_r = cfg;
 	return 0;
+fail:
+	mss_config_free(cfg);
+	return -1;
+}
+
+int mss_config_load(const char *path, struct mss_config **cfg_r, char *err, size_t errlen)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int fd, ret;
+
+	seterr(err, errlen, "no error");
+	*cfg_r = NULL;
+	if (path != NULL) {
+		/* O_NOFOLLOW: a configuration is never a symlink an unprivileged user could swap. */
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK);
+		if (fd < 0) {
+			seterr(err, errlen, "%s: cannot open: %s", path,
+			       errno == ELOOP ? "is a symbolic link" : strerror(errno));
+			return -1;
+		}
+		text = read_fd(fd, path, &len, err, errlen);
+		close(fd);
+		if (text == NULL)
+			return -1;
+	}
+	ret = load_text(path, text, len, cfg_r, err, errlen);
+	free(text);
+	return ret;
+}
+
+int mss_config_load_fd(int fd, const char *name, struct mss_config **cfg_r, char *err, size_t errlen)
+{
+	char *text;
+	size_t len;
+	int ret;
+
+	seterr(err, errlen, "no error");
+	*cfg_r = NULL;
+	text = read_fd(fd, name, &len, err, errlen);
+	if (text == NULL)
+		return -1;
+	ret = load_text(name, text, len, cfg_r, err, errlen);
+	free(text);
+	return ret;
 }
 
 void mss_config_free(struct mss_config *cfg)

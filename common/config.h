@@ -58,6 +58,9 @@ struct mss_config {
 /* Loads defaults, then FILE when not NULL. Every error names FILE:LINE and the key.
    Returns 0, or -1 with a message in err (always NUL-terminated). */
 int mss_config_load(const char *path, struct mss_config **cfg_r, char *err, size_t errlen);
+/* Same from a descriptor the caller opened and checked (PAM opens the file safely first, so
+   that the file checked is the file read); NAME is used in messages. fd is not closed. */
+int mss_config_load_fd(int fd, const char *name, struct mss_config **cfg_r, char *err, size_t errlen);
 /* Only defaults: what a missing file would give. */
 struct mss_config *mss_config_defaults(void);
 /* Sets one value as if read from a file (command-line overrides, tests). */

@@ -157,11 +157,18 @@ static int setup(struct mss_pam *ctx, pam_handle_t *pamh, int argc, const char *
 	/* The configuration decides who logs in: it must be as safe as the files it names. A
 	   process that is not root may read one of its own user (tests). */
 	path = ctx->config_path != NULL ? ctx->config_path : mss_config_default_path();
-	if (mss_pam_check_file(path, geteuid() != 0, err, sizeof(err)) < 0 ||
-	    mss_config_load(path, &ctx->cfg, err, sizeof(err)) < 0) {
-		mss_pam_log(ctx, LOG_ERR, "configuration: %s", err);
-		ctx->reason = "config_error";
-		return PAM_SERVICE_ERR;
+	{
+		/* The descriptor checked is the one read: no window to swap the file between. */
+		int fd = mss_pam_open_safely(path, geteuid() != 0, err, sizeof(err));
+		int loaded = fd >= 0 && mss_config_load_fd(fd, path, &ctx->cfg, err, sizeof(err)) == 0;
+
+		if (fd >= 0)
+			close(fd);
+		if (!loaded) {
+			mss_pam_log(ctx, LOG_ERR, "configuration: %s", err);
+			ctx->reason = "config_error";
+			return PAM_SERVICE_ERR;
+		}
 	}
 	ctx->relax_owner = geteuid() != 0 && !mss_config_bool(ctx->cfg, MSS_OPT_DIRECTORY_SNAPSHOT_OWNER_CHECK);
 

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -187,6 +188,28 @@ static void test_set_and_durations(void **state)
 	assert_int_equal(mss_parse_duration(" 1", &s), -1);
 }
 
+static void test_symlink_refused_and_fd(void **state)
+{
+	(void)state;
+	struct mss_config *cfg;
+	char err[512], link[80];
+	const char *path = write_conf("[directory]\nuri = ldap://x\n", 27);
+	int fd;
+
+	snprintf(link, sizeof(link), "%s.link", path);
+	assert_int_equal(symlink(path, link), 0);
+	assert_int_equal(mss_config_load(link, &cfg, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "is a symbolic link"));
+	fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(mss_config_load_fd(fd, "checked.conf", &cfg, err, sizeof(err)), 0);
+	assert_string_equal(mss_config_str(cfg, MSS_OPT_DIRECTORY_URI), "ldap://x");
+	mss_config_free(cfg);
+	close(fd);
+	unlink(link);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -198,6 +221,7 @@ int main(void)
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_empty_value_clears_default),
 		cmocka_unit_test(test_set_and_durations),
+		cmocka_unit_test(test_symlink_refused_and_fd),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
