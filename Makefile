@@ -21,6 +21,7 @@ LIBS_FULL := $(shell $(PKG_CONFIG) --libs $(PKGS_FULL) 2>/dev/null)
 LIBS_CMOCKA := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
 CFLAGS_JSON := $(shell $(PKG_CONFIG) --cflags json-c 2>/dev/null)
 LIBS_JSON := $(shell $(PKG_CONFIG) --libs json-c 2>/dev/null || echo -ljson-c)
+LIBS_CURL := $(shell $(PKG_CONFIG) --libs libcurl 2>/dev/null || echo -lcurl)
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla -Wstrict-prototypes -Wmissing-prototypes
 SANFLAGS := $(if $(SAN),-fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=all)
@@ -78,7 +79,7 @@ $(LIB_MSS): $(MSS_OBJS)
 	rm -f $@ && ar rcs $@ $^
 
 $(MSSCTL): $(MSSCTL_SRCS:%.c=$(BUILD)/obj/%.o) $(LIB_MSS) $(LIB_CORE)
-	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o,$^) $(LIB_MSS) $(LIB_CORE) $(LIBS_FULL) $(LIBS_JSON)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o,$^) $(LIB_MSS) $(LIB_CORE) $(LIBS_FULL) $(LIBS_JSON) $(LIBS_CURL)
 
 # Unit tests: one cmocka binary per tests/unit/test_*.c, linked with both libraries.
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB_MSS) $(LIB_CORE)

@@ -89,6 +89,11 @@ static int cmd_sync(const char *conf, int argc, char **argv)
 	}
 	if (mssctl_load_config(conf, &cfg) < 0)
 		return MSSCTL_ERROR;
+	if (mssctl_refresh_auth_files(cfg) < 0) {
+		mss_error("sync failed, published snapshot unchanged");
+		mss_config_free(cfg);
+		return MSSCTL_ERROR;
+	}
 	ret = mss_sync_run(cfg, &opt, &rep, err, sizeof(err));
 	if (ret < 0) {
 		mss_error("sync failed, published snapshot unchanged: %s", err);
