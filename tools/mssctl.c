@@ -21,7 +21,8 @@ static void usage(FILE *out)
 		"                     build the directory snapshot and publish it atomically\n"
 		"  lookup [--snapshot FILE] [--json] (domain DOMAIN | bal ADDRESS | person IDNAT | uid N)\n"
 		"                     look something up in the snapshot\n"
-		"  check              validate the configuration\n"
+		"  check [--config-only] [--postfix DIR] [--dovecot FILE] [--nsswitch FILE] [--pam-dir DIR]\n"
+		"                     validate the configuration and the wiring of Postfix, Dovecot, NSS, PAM\n"
 		"  audit verify [--json] FILE...\n"
 		"                     check the hash chain of audit files (oldest first)\n"
 		"  audit report --month YYYY-MM [--json] FILE...\n"
@@ -106,26 +107,6 @@ static int cmd_sync(const char *conf, int argc, char **argv)
 	return MSSCTL_OK;
 }
 
-static int cmd_check(const char *conf, int argc, char **argv)
-{
-	struct mss_config *cfg;
-	const char *path = conf != NULL ? conf : mss_config_default_path();
-
-	(void)argv;
-	if (argc > 1) {
-		usage(stderr);
-		return MSSCTL_ERROR;
-	}
-	if (mssctl_load_config(conf, &cfg) < 0)
-		return MSSCTL_ERROR;
-	if (access(path, F_OK) != 0)
-		printf("%s: absent, built-in defaults apply\n", path);
-	else
-		printf("%s: configuration valid\n", path);
-	mss_config_free(cfg);
-	return MSSCTL_OK;
-}
-
 int main(int argc, char **argv)
 {
 	const char *conf = NULL;
@@ -152,7 +133,7 @@ int main(int argc, char **argv)
 	if (strcmp(argv[0], "lookup") == 0)
 		return mssctl_lookup(conf, argc, argv);
 	if (strcmp(argv[0], "check") == 0)
-		return cmd_check(conf, argc, argv);
+		return mssctl_check(conf, argc, argv);
 	if (strcmp(argv[0], "audit") == 0)
 		return mssctl_audit(conf, argc, argv);
 	if (strcmp(argv[0], "dump-options") == 0)

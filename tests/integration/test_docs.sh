@@ -13,9 +13,9 @@ cmp -s "$T/mssante.conf.5" "$SRC/man/mssante.conf.5" || fail "man/mssante.conf.5
 ok "man/mssante.conf.5 matches the option table"
 
 # The generated example is itself a valid configuration, and so is every key uncommented.
-run 0 "$MSSCTL" -c "$SRC/conf-examples/mssante.conf" check
+run 0 "$MSSCTL" -c "$SRC/conf-examples/mssante.conf" check --config-only
 sed -n 's/^#\([a-z_]* = .\+\)$/\1/p; s/^\(\[[a-z]*\]\)$/\1/p' "$SRC/conf-examples/mssante.conf" >"$T/all.conf"
-run 0 "$MSSCTL" -c "$T/all.conf" check
+run 0 "$MSSCTL" -c "$T/all.conf" check --config-only
 ok "the example configuration, with every default uncommented, is valid"
 
 for page in "$SRC"/man/*.[0-9]; do
@@ -27,7 +27,7 @@ done
 ok "man pages render"
 
 printf '[directory]\nmax_age = soon\n' >"$T/bad.conf"
-run 2 "$MSSCTL" -c "$T/bad.conf" check
+run 2 "$MSSCTL" -c "$T/bad.conf" check --config-only
 out_has "bad.conf:2: key 'max_age': 'soon' is not a duration"
 ok "mssctl check names file, line and key"
 echo "$checks checks passed"
