@@ -56,7 +56,7 @@ PROGRAMS := $(MSSCTL)
 # and their installs to INSTALL_TARGETS.
 MODULES :=
 INSTALL_TARGETS :=
-include $(wildcard milter/*.mk nss/*.mk pam/*.mk dovecot-plugin/*.mk bench/*.mk tests/integration/*.mk)
+include $(wildcard milter/*.mk nss/*.mk pam/*.mk dovecot-plugin/*.mk bench/*.mk tests/integration/*.mk debian/*.mk demo/*.mk)
 
 .PHONY: all deps check check-asan unit integration fuzz fuzz-run bench install clean docs docs-check demo
 .DEFAULT_GOAL := all
@@ -139,4 +139,4 @@ install: all $(INSTALL_TARGETS)
 clean:
 	rm -rf $(BUILD)
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) -name '*.d' -type f 2>/dev/null)

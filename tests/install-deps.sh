@@ -4,8 +4,9 @@
 # the tests start their own private slapd, Postfix and Dovecot under a temporary directory.
 set -eu
 
-# One list per area in tests/deps/*.list, so that each module brings its own test tools.
-PACKAGES=$(cat "$(dirname "$0")"/deps/*.list | sed -e 's/#.*//' | tr -s ' \t\n' ' ')
+# One list per area in tests/deps/*.list, so that each module brings its own test tools;
+# more lists may be named as arguments (debian/build-deps.list for `make deb`).
+PACKAGES=$(cat "$(dirname "$0")"/deps/*.list "$@" | sed -e 's/#.*//' | tr -s ' \t\n' ' ')
 
 missing=""
 for p in $PACKAGES; do
