@@ -61,6 +61,9 @@ struct mss_audit;
 /* Opens (creating when needed, mode 0640) `[audit] directory`/COMPONENT.log for appending;
    COMPONENT is "milter", "pam" or "dovecot". Returns NULL with err set. */
 struct mss_audit *mss_audit_open(const struct mss_config *cfg, const char *component, char *err, size_t errlen);
+/* Same with another sync mode than `[audit] sync` (a component's own setting). */
+struct mss_audit *mss_audit_open_sync(const struct mss_config *cfg, const char *component, int sync, char *err,
+				      size_t errlen);
 /* Same with an explicit file (tests, tools). sync: 0 always, 1 batch, 2 none ([audit] sync). */
 struct mss_audit *mss_audit_open_file(const char *path, const char *component, int sync, char *err, size_t errlen);
 /* Appends one record under an exclusive lock (threads of this process and other processes
@@ -68,6 +71,9 @@ struct mss_audit *mss_audit_open_file(const char *path, const char *component, i
    when this returns (concurrent writers share one fsync: group commit). Thread-safe.
    Returns 0, or -1 with err set: the caller must then fail its operation (tempfail). */
 int mss_audit_write(struct mss_audit *a, const struct mss_audit_record *rec, char *err, size_t errlen);
+/* Makes every record this handle has written so far durable, whatever its sync mode (one
+   record that matters more than the others, on a batch handle). 0, or -1 with err set. */
+int mss_audit_flush(struct mss_audit *a, char *err, size_t errlen);
 void mss_audit_close(struct mss_audit *a);
 
 /* Verification of a series of files, in order: 0 intact; 1 with err naming FILE:LINE and what

@@ -20,6 +20,7 @@ void mss_verdict_accept(struct mss_verdict *v, const char *reason)
 	v->reason = reason;
 }
 
+static void vtext(struct mss_verdict *v, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 static void vtext(struct mss_verdict *v, const char *fmt, va_list ap)
 {
 	vsnprintf(v->text, sizeof(v->text), fmt, ap);

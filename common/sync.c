@@ -19,6 +19,7 @@
 #include "ldapdir.h"
 #include "log.h"
 #include "snapshot.h"
+#include "tlspolicy.h"
 #include "trustlist.h"
 
 const char *const mss_bal_type_names[MSS_BAL_TYPES] = {"PER", "ORG", "APP", "CAB"};
@@ -928,6 +929,13 @@ int mss_sync_run(const struct mss_config *cfg, const struct mss_sync_options *op
 		goto out;
 	if (write_snapshot(w, &m, tl, dir, cfg, rep, sources, err, errlen) < 0)
 		goto out;
+	/* The outbound TLS table comes from the same trust list; it is written before the
+	   snapshot is published, so that a failure here leaves the snapshot as it was. */
+	if (mss_config_str(cfg, MSS_OPT_TRUST_POSTFIX_TLS_POLICY) != NULL) {
+		if (mss_tlspolicy_write(tl, mss_config_str(cfg, MSS_OPT_TRUST_POSTFIX_TLS_POLICY), err, errlen) < 0)
+			goto out;
+		rep->tls_policy_written = true;
+	}
 	if (mss_snapshot_writer_commit(w, err, errlen) < 0)
 		goto out;
 	w = NULL;

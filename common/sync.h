@@ -30,6 +30,7 @@ struct mss_sync_report {
 	size_t uids_kept, uids_mapped, uids_new, uids_moved;
 	size_t previous_bals; /* BALs in the snapshot that was replaced, 0 when none */
 	bool had_previous;
+	bool tls_policy_written; /* [trust] postfix_tls_policy rewritten */
 	unsigned long long bytes;
 	double seconds;
 };

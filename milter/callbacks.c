@@ -184,13 +184,13 @@ static sfsistat finish(SMFICTX *ctx, struct mm_ctx *m, const struct mss_verdict 
 static void finish_aborted(struct mm_ctx *m)
 {
 	char err[512];
-	const char *decision = "abort", *reason = "aborted by the client or the MTA";
+	const char *decision = "abort", *reason = "aborted";
 
 	if (!m->in_txn)
 		return;
 	if (m->n_accepted == 0 && m->n_rcpts > 0) {
 		decision = "reject";
-		reason = "no recipient accepted";
+		reason = "no_recipient_accepted";
 	}
 	if (write_record(m, decision, reason, err, sizeof(err)) < 0)
 		mss_error("%s: %s", m->queue_id[0] != '\0' ? m->queue_id : "NOQUEUE", err);
@@ -290,6 +290,11 @@ static sfsistat mm_envfrom(SMFICTX *ctx, char **argv)
 	s.auth_authen = m->auth;
 	if (m->conf == NULL || m->snap == NULL) {
 		mss_verdict_internal(&v, "out_of_memory", "out of memory");
+		return finish(ctx, m, &v);
+	}
+	if (mm_state_stopping()) {
+		/* Draining before exit: the sender retries with the next instance. */
+		mss_verdict_internal(&v, "shutting_down", "mss-milter is stopping");
 		return finish(ctx, m, &v);
 	}
 	if (m->snap->snap == NULL) {

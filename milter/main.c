@@ -172,6 +172,10 @@ static int drop_privileges(const char *user, const char *sock)
 		mss_error("[milter] user %s: no such user", user);
 		return -1;
 	}
+	if (pw->pw_uid == 0) {
+		mss_warning("[milter] user %s is root: running as root", user);
+		return 0;
+	}
 	/* The socket belongs to the milter's user and group (mode 0660): Postfix reaches it when
 	   the postfix user is in that group, or when the milter runs as postfix. */
 	if (sock != NULL && chown(sock, pw->pw_uid, pw->pw_gid) < 0)
@@ -199,6 +203,7 @@ static void *signal_thread(void *arg)
 {
 	const sigset_t *set = arg;
 	char err[1024];
+	struct timespec t0, t;
 
 	for (;;) {
 		int sig = sigwaitinfo(set, NULL);
@@ -212,11 +217,22 @@ static void *signal_thread(void *arg)
 				mss_error("reload refused, keeping the configuration in force: %s", err);
 			continue;
 		}
-		/* SIGTERM, SIGINT: no new connection; transactions in progress get a short while. */
-		mss_info("stopping on signal %d", sig);
-		smfi_stop();
-		for (int waited = 0; waited < MM_DRAIN_MS && mm_state_txns() > 0; waited += 10)
+		/* SIGTERM, SIGINT: transactions in progress get a short while, new ones are
+		   answered 451 (mm_state_stop), and the socket path is freed at once for a
+		   restart. smfi_stop() is not used: it stops libmilter's worker pool from serving
+		   the sessions still open, and waits for the listener's 5 s poll. */
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		mm_state_stop();
+		mss_info("stopping on signal %d (%d transactions in progress)", sig, mm_state_txns());
+		if (socket_path != NULL)
+			(void)unlink(socket_path);
+		for (;;) {
+			clock_gettime(CLOCK_MONOTONIC, &t);
+			if (mm_state_txns() == 0 ||
+			    (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 >= MM_DRAIN_MS)
+				break;
 			nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+		}
 		if (mm_state_txns() > 0)
 			mss_warning("%d transactions still open at exit: Postfix answers them with "
 				    "milter_default_action",
@@ -287,7 +303,8 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	mss_log_init("mss-milter", MSS_LOG_SYSLOG | (foreground || test_only ? MSS_LOG_STDERR : 0));
+	/* Until it detaches, errors go to the terminal too. */
+	mss_log_init("mss-milter", MSS_LOG_SYSLOG | MSS_LOG_STDERR);
 	if (conf_path == NULL)
 		conf_path = mss_config_default_path();
 	if (mm_state_load(conf_path, err, sizeof(err)) < 0) {
@@ -323,9 +340,12 @@ int main(int argc, char **argv)
 	}
 	if (socket_path == NULL)
 		set_nodelay_on_listener();
-	if (!foreground && daemonize(&notify_fd) < 0) {
-		mss_error("cannot detach: %s", strerror(errno));
-		return 1;
+	if (!foreground) {
+		if (daemonize(&notify_fd) < 0) {
+			mss_error("cannot detach: %s", strerror(errno));
+			return 1;
+		}
+		mss_log_init("mss-milter", MSS_LOG_SYSLOG);
 	}
 	if (mss_config_str(conf->cfg, MSS_OPT_MILTER_PID_FILE) != NULL) {
 		pid_file = strdup(mss_config_str(conf->cfg, MSS_OPT_MILTER_PID_FILE));

@@ -73,6 +73,9 @@ void mm_state_release_conf(struct mm_conf *c);
 void mm_state_release_snap(struct mm_snap *s);
 /* The audit trail of C, opening it when needed. NULL with err set when it cannot be opened. */
 struct mss_audit *mm_conf_audit(struct mm_conf *c, char *err, size_t errlen);
+/* SIGTERM: from now on new transactions are answered with a temporary failure. */
+void mm_state_stop(void);
+bool mm_state_stopping(void);
 /* Transactions in progress (SIGTERM drains them). */
 void mm_state_txn_begin(void);
 void mm_state_txn_end(void);

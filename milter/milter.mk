@@ -20,11 +20,13 @@ $(MILTER_BIN): $(BUILD)/obj/milter/main.o $(BUILD)/obj/milter/smfi.o $(MILTER_LI
 		$(LIBS_MILTER)
 
 # The milter's unit tests: a more specific pattern than the generic $(BUILD)/tests/% rule
-# (GNU make picks the shortest stem), adding the milter library.
+# (GNU make picks the shortest stem), adding the milter library. calloc and realloc are
+# wrapped so that each test can make allocations fail (it defines __wrap_calloc/realloc).
+$(BUILD)/obj/tests/unit/test_milter_%.o: ALL_CFLAGS += -Imilter
 $(BUILD)/tests/test_milter_%: $(BUILD)/obj/tests/unit/test_milter_%.o $(MILTER_LIB) $(LIB_MSS) $(LIB_CORE)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(MILTER_LIB) $(LIB_MSS) $(LIB_CORE) $(LIBS_FULL) $(LIBS_JSON) $(LIBS_CMOCKA) \
-		-pthread
+		-pthread -Wl,--wrap=calloc -Wl,--wrap=realloc
 
 .PHONY: install-milter
 install-milter: $(MILTER_BIN)

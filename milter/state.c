@@ -27,6 +27,7 @@ static struct mm_conf *cur_conf;
 static struct mm_snap *cur_snap;
 static time_t snap_checked;
 static int txns;
+static bool stopping;
 
 /* ---- socket syntax ---- */
 
@@ -314,6 +315,23 @@ void mm_state_release_snap(struct mm_snap *s)
 	pthread_mutex_unlock(&state_lock);
 }
 
+void mm_state_stop(void)
+{
+	pthread_mutex_lock(&state_lock);
+	stopping = true;
+	pthread_mutex_unlock(&state_lock);
+}
+
+bool mm_state_stopping(void)
+{
+	bool s;
+
+	pthread_mutex_lock(&state_lock);
+	s = stopping;
+	pthread_mutex_unlock(&state_lock);
+	return s;
+}
+
 void mm_state_txn_begin(void)
 {
 	pthread_mutex_lock(&state_lock);
@@ -351,5 +369,6 @@ void mm_state_free(void)
 	conf_unref_locked(cur_conf);
 	cur_conf = NULL;
 	snap_checked = 0;
+	stopping = false;
 	pthread_mutex_unlock(&state_lock);
 }

@@ -1,7 +1,6 @@
 /* The one place where a policy verdict becomes a milter answer (OpenDKIM's dkimf_miltercode,
    clamav-milter's OnFail): every error class of the callbacks ends here, and the [milter]
    table decides what an error means. Nothing maps to accept but an explicit ACCEPT. */
-#include "config.h"
 #include "milter.h"
 
 /* What each error class answers under each setting of the table. */

@@ -340,4 +340,6 @@ void mssctl_print_sync_report(const struct mss_sync_report *rep, const char *out
 	       rep->uids_moved);
 	if (rep->had_previous)
 		printf("  replaced a snapshot of %zu BALs\n", rep->previous_bals);
+	if (rep->tls_policy_written)
+		printf("  Postfix TLS policy table rewritten from the trust list\n");
 }

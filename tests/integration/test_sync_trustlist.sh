@@ -60,4 +60,24 @@ run 2 "$MSSCTL" sync --trust-list "$FIX/hopital-test.xml" --output "$S"
 out_has "no [directory] uri configured"
 ok "LDAP wanted but not configured: exit 2"
 
+# The outbound TLS policy table, from the same trust list.
+write_conf "$T/tp.conf" <<EOF
+[trust]
+postfix_tls_policy = $T/tls_policy
+EOF
+run 0 "$MSSCTL" -c "$T/tp.conf" sync --no-ldap --trust-list "$FIX/hopital-test.xml" --output "$T/tp.cdb"
+out_has "Postfix TLS policy table rewritten"
+grep -qx "ch-valmont.mssante.fr	secure match=mss.ch-valmont.fr:mss2.ch-valmont.fr" "$T/tls_policy" ||
+	fail "policy line for ch-valmont: $(cat "$T/tls_policy")"
+[ "$(grep -vc '^#' "$T/tls_policy")" -eq 4 ] || fail "expected one line per domain"
+if [ -x /usr/sbin/postmap ]; then
+	[ -f "$T/tls_policy.db" ] || fail "postmap did not index the table"
+fi
+ok "sync writes the Postfix TLS policy table: one line per domain, secure match= the listed CNs"
+cp "$T/tls_policy" "$T/tls_policy.before"
+cp "$T/tp.cdb" "$T/tp.before"
+run 2 "$MSSCTL" -c "$T/tp.conf" sync --no-ldap --trust-list "$T/garbage.xml" --output "$T/tp.cdb"
+cmp -s "$T/tls_policy" "$T/tls_policy.before" && cmp -s "$T/tp.cdb" "$T/tp.before" || fail "changed after a failed sync"
+ok "a failed sync leaves the TLS policy table as it was"
+
 echo "$checks checks passed"
