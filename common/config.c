@@ -1,5 +1,6 @@
 /* mssante.conf parser. Part of libmss-core: libc only, no stdio, no global state, because
    the NSS and PAM modules load it inside every process (including setuid ones). */
+#include "error.h"
 #include "config.h"
 
 #include <ctype.h>
@@ -15,18 +16,6 @@
 
 #define MSS_CONFIG_MAX_BYTES (1024 * 1024)
 #define MSS_CONFIG_MAX_LINE 4096
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 const char *mss_config_default_path(void)
 {
@@ -116,34 +105,34 @@ static int set_value(struct mss_config *cfg, enum mss_option_id id, const char *
 		break;
 	case MSS_OPT_PATH:
 		if (value[0] != '/') {
-			seterr(why, whylen, "'%s' is not an absolute path", value);
+			mss_set_error(why, whylen, "'%s' is not an absolute path", value);
 			return -1;
 		}
 		break;
 	case MSS_OPT_INT:
 		if (parse_uint(value, strlen(value), &num) < 0) {
-			seterr(why, whylen, "'%s' is not a non-negative integer", value);
+			mss_set_error(why, whylen, "'%s' is not a non-negative integer", value);
 			return -1;
 		}
 		if (parse_range(opt->values, &min, &max) == 0 && (num < min || num > max)) {
-			seterr(why, whylen, "%lld is out of range %lld..%lld", num, min, max);
+			mss_set_error(why, whylen, "%lld is out of range %lld..%lld", num, min, max);
 			return -1;
 		}
 		break;
 	case MSS_OPT_DURATION:
 		if (mss_parse_duration(value, &num) < 0) {
-			seterr(why, whylen, "'%s' is not a duration (seconds, or a number followed by s, m, h or d)",
+			mss_set_error(why, whylen, "'%s' is not a duration (seconds, or a number followed by s, m, h or d)",
 			       value);
 			return -1;
 		}
 		if (parse_range(opt->values, &min, &max) == 0 && (num < min || num > max)) {
-			seterr(why, whylen, "%lld seconds is out of range %lld..%lld", num, min, max);
+			mss_set_error(why, whylen, "%lld seconds is out of range %lld..%lld", num, min, max);
 			return -1;
 		}
 		break;
 	case MSS_OPT_BOOL:
 		if (mss_parse_bool(value, &b) < 0) {
-			seterr(why, whylen, "'%s' is not yes or no", value);
+			mss_set_error(why, whylen, "'%s' is not yes or no", value);
 			return -1;
 		}
 		num = b;
@@ -166,7 +155,7 @@ static int set_value(struct mss_config *cfg, enum mss_option_id id, const char *
 			p = bar != NULL ? bar + 1 : NULL;
 		}
 		if (num < 0) {
-			seterr(why, whylen, "'%s' is not one of %s", value, opt->values);
+			mss_set_error(why, whylen, "'%s' is not one of %s", value, opt->values);
 			return -1;
 		}
 		break;
@@ -183,7 +172,7 @@ static int set_value(struct mss_config *cfg, enum mss_option_id id, const char *
 			while (q < end && isspace((unsigned char)*q))
 				q++;
 			if (q == end) {
-				seterr(why, whylen, "empty item in list '%s'", value);
+				mss_set_error(why, whylen, "empty item in list '%s'", value);
 				return -1;
 			}
 			if (comma == NULL)
@@ -195,7 +184,7 @@ static int set_value(struct mss_config *cfg, enum mss_option_id id, const char *
 	}
 	copy = strdup(value);
 	if (copy == NULL) {
-		seterr(why, whylen, "out of memory");
+		mss_set_error(why, whylen, "out of memory");
 		return -1;
 	}
 	free(v->str);
@@ -250,7 +239,7 @@ int mss_config_set(struct mss_config *cfg, const char *section, const char *key,
 	int id = find_option(section, strlen(section), key, strlen(key));
 
 	if (id < 0) {
-		seterr(err, errlen, "unknown key '%s' in section [%s]", key, section);
+		mss_set_error(err, errlen, "unknown key '%s' in section [%s]", key, section);
 		return -1;
 	}
 	if (value == NULL || value[0] == '\0') {
@@ -260,7 +249,7 @@ int mss_config_set(struct mss_config *cfg, const char *section, const char *key,
 		return 0;
 	}
 	if (set_value(cfg, (enum mss_option_id)id, value, 0, why, sizeof(why)) < 0) {
-		seterr(err, errlen, "key '%s': %s", key, why);
+		mss_set_error(err, errlen, "key '%s': %s", key, why);
 		return -1;
 	}
 	return 0;
@@ -274,16 +263,16 @@ static char *read_fd(int fd, const char *path, size_t *len_r, char *err, size_t 
 	size_t len = 0;
 
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		seterr(err, errlen, "%s: not a regular file", path);
+		mss_set_error(err, errlen, "%s: not a regular file", path);
 		return NULL;
 	}
 	if (st.st_size > MSS_CONFIG_MAX_BYTES) {
-		seterr(err, errlen, "%s: larger than %d bytes", path, MSS_CONFIG_MAX_BYTES);
+		mss_set_error(err, errlen, "%s: larger than %d bytes", path, MSS_CONFIG_MAX_BYTES);
 		return NULL;
 	}
 	buf = malloc((size_t)st.st_size + 1);
 	if (buf == NULL) {
-		seterr(err, errlen, "%s: out of memory", path);
+		mss_set_error(err, errlen, "%s: out of memory", path);
 		return NULL;
 	}
 	while (len < (size_t)st.st_size) {
@@ -292,7 +281,7 @@ static char *read_fd(int fd, const char *path, size_t *len_r, char *err, size_t 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			seterr(err, errlen, "%s: read error: %s", path, strerror(errno));
+			mss_set_error(err, errlen, "%s: read error: %s", path, strerror(errno));
 			free(buf);
 			return NULL;
 		}
@@ -331,7 +320,7 @@ static int parse_text(struct mss_config *cfg, const char *path, char *text, size
 
 		for (const char *q = text; q < nul; q++)
 			nl += *q == '\n';
-		seterr(err, errlen, "%s:%d: NUL byte in configuration", path, nl);
+		mss_set_error(err, errlen, "%s:%d: NUL byte in configuration", path, nl);
 		return -1;
 	}
 	while (p < textend) {
@@ -342,7 +331,7 @@ static int parse_text(struct mss_config *cfg, const char *path, char *text, size
 
 		lineno++;
 		if (end - p > MSS_CONFIG_MAX_LINE) {
-			seterr(err, errlen, "%s:%d: line longer than %d bytes", path, lineno, MSS_CONFIG_MAX_LINE);
+			mss_set_error(err, errlen, "%s:%d: line longer than %d bytes", path, lineno, MSS_CONFIG_MAX_LINE);
 			return -1;
 		}
 		line = trim(p, &end);
@@ -353,20 +342,20 @@ static int parse_text(struct mss_config *cfg, const char *path, char *text, size
 			size_t sl = strlen(line);
 
 			if (line[sl - 1] != ']' || sl < 3 || sl - 2 >= sizeof(section)) {
-				seterr(err, errlen, "%s:%d: malformed section header '%s'", path, lineno, line);
+				mss_set_error(err, errlen, "%s:%d: malformed section header '%s'", path, lineno, line);
 				return -1;
 			}
 			memcpy(section, line + 1, sl - 2);
 			section[sl - 2] = '\0';
 			if (!section_known(section, sl - 2)) {
-				seterr(err, errlen, "%s:%d: unknown section [%s]", path, lineno, section);
+				mss_set_error(err, errlen, "%s:%d: unknown section [%s]", path, lineno, section);
 				return -1;
 			}
 			continue;
 		}
 		eq = strchr(line, '=');
 		if (eq == NULL) {
-			seterr(err, errlen, "%s:%d: expected 'key = value', got '%.80s'", path, lineno, line);
+			mss_set_error(err, errlen, "%s:%d: expected 'key = value', got '%.80s'", path, lineno, line);
 			return -1;
 		}
 		{
@@ -377,27 +366,27 @@ static int parse_text(struct mss_config *cfg, const char *path, char *text, size
 			int id;
 
 			if (key[0] == '\0') {
-				seterr(err, errlen, "%s:%d: missing key before '='", path, lineno);
+				mss_set_error(err, errlen, "%s:%d: missing key before '='", path, lineno);
 				return -1;
 			}
 			if (section[0] == '\0') {
-				seterr(err, errlen, "%s:%d: key '%s': outside of any [section]", path, lineno, key);
+				mss_set_error(err, errlen, "%s:%d: key '%s': outside of any [section]", path, lineno, key);
 				return -1;
 			}
 			id = find_option(section, strlen(section), key, strlen(key));
 			if (id < 0) {
-				seterr(err, errlen, "%s:%d: key '%s': unknown in section [%s]", path, lineno, key,
+				mss_set_error(err, errlen, "%s:%d: key '%s': unknown in section [%s]", path, lineno, key,
 				       section);
 				return -1;
 			}
 			if (cfg->values[id].line > 0) {
-				seterr(err, errlen, "%s:%d: key '%s': already set at line %d", path, lineno, key,
+				mss_set_error(err, errlen, "%s:%d: key '%s': already set at line %d", path, lineno, key,
 				       cfg->values[id].line);
 				return -1;
 			}
 			for (const char *c = value; *c != '\0'; c++) {
 				if ((unsigned char)*c < 0x20 && *c != '\t') {
-					seterr(err, errlen, "%s:%d: key '%s': control character in value", path,
+					mss_set_error(err, errlen, "%s:%d: key '%s': control character in value", path,
 					       lineno, key);
 					return -1;
 				}
@@ -411,7 +400,7 @@ static int parse_text(struct mss_config *cfg, const char *path, char *text, size
 				continue;
 			}
 			if (set_value(cfg, (enum mss_option_id)id, value, lineno, why, sizeof(why)) < 0) {
-				seterr(err, errlen, "%s:%d: key '%s': %s", path, lineno, key, why);
+				mss_set_error(err, errlen, "%s:%d: key '%s': %s", path, lineno, key, why);
 				return -1;
 			}
 		}
@@ -422,7 +411,7 @@ static int parse_text(struct mss_config *cfg, const char *path, char *text, size
 static int check_consistency(struct mss_config *cfg, const char *path, char *err, size_t errlen)
 {
 	if (mss_config_num(cfg, MSS_OPT_NSS_UID_MIN) > mss_config_num(cfg, MSS_OPT_NSS_UID_MAX)) {
-		seterr(err, errlen, "%s:%d: key 'uid_min': greater than uid_max", path,
+		mss_set_error(err, errlen, "%s:%d: key 'uid_min': greater than uid_max", path,
 		       cfg->values[MSS_OPT_NSS_UID_MIN].line);
 		return -1;
 	}
@@ -435,11 +424,11 @@ static int load_text(const char *path, char *text, size_t len, struct mss_config
 	struct mss_config *cfg = mss_config_defaults();
 
 	if (cfg == NULL) {
-		seterr(err, errlen, "out of memory");
+		mss_set_error(err, errlen, "out of memory");
 		return -1;
 	}
 	if (path != NULL && (cfg->path = strdup(path)) == NULL) {
-		seterr(err, errlen, "out of memory");
+		mss_set_error(err, errlen, "out of memory");
 		goto fail;
 	}
 	if (text != NULL && parse_text(cfg, path, text, len, err, errlen) < 0)
@@ -459,13 +448,13 @@ int mss_config_load(const char *path, struct mss_config **cfg_r, char *err, size
 	size_t len = 0;
 	int fd, ret;
 
-	seterr(err, errlen, "no error");
+	mss_set_error(err, errlen, "no error");
 	*cfg_r = NULL;
 	if (path != NULL) {
 		/* O_NOFOLLOW: a configuration is never a symlink an unprivileged user could swap. */
 		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK);
 		if (fd < 0) {
-			seterr(err, errlen, "%s: cannot open: %s", path,
+			mss_set_error(err, errlen, "%s: cannot open: %s", path,
 			       errno == ELOOP ? "is a symbolic link" : strerror(errno));
 			return -1;
 		}
@@ -485,7 +474,7 @@ int mss_config_load_fd(int fd, const char *name, struct mss_config **cfg_r, char
 	size_t len;
 	int ret;
 
-	seterr(err, errlen, "no error");
+	mss_set_error(err, errlen, "no error");
 	*cfg_r = NULL;
 	text = read_fd(fd, name, &len, err, errlen);
 	if (text == NULL)

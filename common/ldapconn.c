@@ -3,6 +3,7 @@
  * helpers every LDAP value goes through (filter escaping, UTF-8 checks, printable copies).
  */
 #define LDAP_DEPRECATED 0
+#include "error.h"
 #include "ldapconn.h"
 
 #include "config.h"
@@ -26,18 +27,6 @@
 #define PASSWORD_MAX_LEN 4096 /* first line of bind_password_file */
 
 enum uri_scheme { SCHEME_LDAP, SCHEME_LDAPS, SCHEME_LDAPI };
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* ---- text checks ---- */
 
@@ -190,24 +179,24 @@ char *mss_ldap_read_password_file(const char *path, char *err, size_t errlen)
 	/* O_NONBLOCK: a FIFO planted at the path must not block the sync. */
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
-		set_err(err, errlen, "bind_password_file %s: %s", path, strerror(errno));
+		mss_set_error(err, errlen, "bind_password_file %s: %s", path, strerror(errno));
 		return NULL;
 	}
 	if (fstat(fd, &st) < 0) {
-		set_err(err, errlen, "bind_password_file %s: %s", path, strerror(errno));
+		mss_set_error(err, errlen, "bind_password_file %s: %s", path, strerror(errno));
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		set_err(err, errlen, "bind_password_file %s: not a regular file", path);
+		mss_set_error(err, errlen, "bind_password_file %s: not a regular file", path);
 		goto out;
 	}
 	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
-		set_err(err, errlen, "bind_password_file %s: accessible by group or others (mode %04o); chmod 600 it",
+		mss_set_error(err, errlen, "bind_password_file %s: accessible by group or others (mode %04o); chmod 600 it",
 			path, (unsigned)(st.st_mode & 07777));
 		goto out;
 	}
 	if (st.st_uid != 0 && st.st_uid != geteuid()) {
-		set_err(err, errlen, "bind_password_file %s: owned by uid %u, neither root nor us", path,
+		mss_set_error(err, errlen, "bind_password_file %s: owned by uid %u, neither root nor us", path,
 			(unsigned)st.st_uid);
 		goto out;
 	}
@@ -217,7 +206,7 @@ char *mss_ldap_read_password_file(const char *path, char *err, size_t errlen)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			set_err(err, errlen, "bind_password_file %s: %s", path, strerror(errno));
+			mss_set_error(err, errlen, "bind_password_file %s: %s", path, strerror(errno));
 			goto out;
 		}
 		if (n == 0)
@@ -230,23 +219,23 @@ char *mss_ldap_read_password_file(const char *path, char *err, size_t errlen)
 	if (line_len > 0 && buf[line_len - 1] == '\r')
 		line_len--;
 	if (line_len > PASSWORD_MAX_LEN) {
-		set_err(err, errlen, "bind_password_file %s: first line longer than %d bytes", path,
+		mss_set_error(err, errlen, "bind_password_file %s: first line longer than %d bytes", path,
 			PASSWORD_MAX_LEN);
 		goto out;
 	}
 	if (memchr(buf, '\0', line_len) != NULL) {
-		set_err(err, errlen, "bind_password_file %s: the password contains a NUL byte", path);
+		mss_set_error(err, errlen, "bind_password_file %s: the password contains a NUL byte", path);
 		goto out;
 	}
 	/* An empty password makes a simple bind "unauthenticated" (RFC 4513 5.1.2): it
 	   succeeds without proving anything, so it is refused here. */
 	if (line_len == 0) {
-		set_err(err, errlen, "bind_password_file %s: the first line is empty", path);
+		mss_set_error(err, errlen, "bind_password_file %s: the first line is empty", path);
 		goto out;
 	}
 	password = malloc(line_len + 1);
 	if (password == NULL) {
-		set_err(err, errlen, "bind_password_file %s: out of memory", path);
+		mss_set_error(err, errlen, "bind_password_file %s: out of memory", path);
 		goto out;
 	}
 	memcpy(password, buf, line_len);
@@ -277,9 +266,9 @@ static void ldap_err(LDAP *ld, int rc, char *err, size_t errlen, const char *wha
 	if (diag != NULL && *diag != '\0' && strcmp(diag, "(unknown error code)") != 0)
 		safe = mss_ldap_printable(diag, strlen(diag));
 	if (safe != NULL)
-		set_err(err, errlen, "%s: %s (%s)", what, ldap_err2string(rc), safe);
+		mss_set_error(err, errlen, "%s: %s (%s)", what, ldap_err2string(rc), safe);
 	else
-		set_err(err, errlen, "%s: %s", what, ldap_err2string(rc));
+		mss_set_error(err, errlen, "%s: %s", what, ldap_err2string(rc));
 	free(safe);
 	if (diag != NULL)
 		ldap_memfree(diag);
@@ -316,19 +305,19 @@ static int uri_scheme(const char *uri, enum uri_scheme *scheme_r, char *err, siz
 				this = (int)schemes[i].scheme;
 		}
 		if (this < 0) {
-			set_err(err, errlen, "[directory] uri: %.*s: not an ldap://, ldaps:// or ldapi:// URI",
+			mss_set_error(err, errlen, "[directory] uri: %.*s: not an ldap://, ldaps:// or ldapi:// URI",
 				(int)(len > 200 ? 200 : len), p);
 			return -1;
 		}
 		if (found >= 0 && found != this) {
-			set_err(err, errlen, "[directory] uri: all URIs must use the same scheme");
+			mss_set_error(err, errlen, "[directory] uri: all URIs must use the same scheme");
 			return -1;
 		}
 		found = this;
 		p += len;
 	}
 	if (found < 0) {
-		set_err(err, errlen, "[directory] uri is empty");
+		mss_set_error(err, errlen, "[directory] uri is empty");
 		return -1;
 	}
 	*scheme_r = (enum uri_scheme)found;
@@ -338,7 +327,7 @@ static int uri_scheme(const char *uri, enum uri_scheme *scheme_r, char *err, siz
 static int set_opt(LDAP *ld, int option, const void *value, const char *name, char *err, size_t errlen)
 {
 	if (ldap_set_option(ld, option, value) != LDAP_OPT_SUCCESS) {
-		set_err(err, errlen, "LDAP: cannot set %s", name);
+		mss_set_error(err, errlen, "LDAP: cannot set %s", name);
 		return -1;
 	}
 	return 0;
@@ -361,7 +350,7 @@ static int setup_tls(LDAP *ld, const struct mss_config *cfg, char *err, size_t e
 	/* A TLS context of our own, so the options above apply to this handle only. */
 	rc = ldap_set_option(ld, LDAP_OPT_X_TLS_NEWCTX, &client_ctx);
 	if (rc != LDAP_OPT_SUCCESS) {
-		set_err(err, errlen, "LDAP TLS setup failed%s%s: cannot load the CA certificates",
+		mss_set_error(err, errlen, "LDAP TLS setup failed%s%s: cannot load the CA certificates",
 			ca_file != NULL ? " with ca_file " : "", ca_file != NULL ? ca_file : "");
 		return -1;
 	}
@@ -450,7 +439,7 @@ int mss_ldap_bind_password(struct ldap *ld, const char *dn, const char *password
 	int rc;
 
 	if (password_len == 0) {
-		set_err(err, errlen, "LDAP bind as %.200s: empty password refused", dn);
+		mss_set_error(err, errlen, "LDAP bind as %.200s: empty password refused", dn);
 		return 1;
 	}
 	rc = ldap_sasl_bind_s(ld, dn, LDAP_SASL_SIMPLE, &cred, NULL, NULL, NULL);
@@ -478,7 +467,7 @@ int mss_ldap_bind_configured(struct ldap *ld, const struct mss_config *cfg, char
 
 	if (uri == NULL || uri_scheme(uri, &scheme, err, errlen) < 0) {
 		if (uri == NULL)
-			set_err(err, errlen, "[directory] uri is not set");
+			mss_set_error(err, errlen, "[directory] uri is not set");
 		return -1;
 	}
 	if (bind_dn == NULL) {
@@ -497,7 +486,7 @@ int mss_ldap_bind_configured(struct ldap *ld, const struct mss_config *cfg, char
 		return 0;
 	}
 	if (pw_file == NULL) {
-		set_err(err, errlen, "[directory] bind_dn is set but bind_password_file is not");
+		mss_set_error(err, errlen, "[directory] bind_dn is set but bind_password_file is not");
 		return -1;
 	}
 	password = mss_ldap_read_password_file(pw_file, err, errlen);
@@ -528,14 +517,14 @@ int mss_ldap_connect(const struct mss_config *cfg, long long timeout_secs, struc
 
 	*ld_r = NULL;
 	if (uri == NULL) {
-		set_err(err, errlen, "[directory] uri is not set");
+		mss_set_error(err, errlen, "[directory] uri is not set");
 		return -1;
 	}
 	if (uri_scheme(uri, &scheme, err, errlen) < 0)
 		return -1;
 	rc = ldap_initialize(&ld, uri);
 	if (rc != LDAP_SUCCESS) {
-		set_err(err, errlen, "[directory] uri: %s", ldap_err2string(rc));
+		mss_set_error(err, errlen, "[directory] uri: %s", ldap_err2string(rc));
 		return -1;
 	}
 	/* The network timeout bounds connect() and the TLS handshake; LDAP_OPT_TIMEOUT bounds

@@ -6,6 +6,7 @@
  * one bad entry cannot stop the sync of the whole hospital, and the caller can log why.
  */
 #define LDAP_DEPRECATED 0
+#include "error.h"
 #include "ldapdir.h"
 
 #include "addr.h"
@@ -36,18 +37,6 @@ struct reader {
 	size_t cap_persons, cap_bals, cap_skipped;
 	long long uid_min, uid_max;
 };
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static char *dup_bv(const struct berval *bv)
 {
@@ -563,7 +552,7 @@ static int search_paged(struct reader *r, const char *filter, char **attrs, cons
 			rc = code;
 		if (rc != LDAP_SUCCESS) {
 			if (rc == LDAP_TIMEOUT)
-				set_err(err, errlen, "%s: no answer within %llds", label, timeout);
+				mss_set_error(err, errlen, "%s: no answer within %llds", label, timeout);
 			else
 				mss_ldap_describe_error(r->ld, rc, label, err, errlen);
 			ldap_controls_free(rctrls);
@@ -572,13 +561,13 @@ static int search_paged(struct reader *r, const char *filter, char **attrs, cons
 		}
 		for (LDAPMessage *e = ldap_first_entry(r->ld, res); e != NULL; e = ldap_next_entry(r->ld, e)) {
 			if (++entries > MAX_ENTRIES) {
-				set_err(err, errlen, "%s: more than %d entries", label, MAX_ENTRIES);
+				mss_set_error(err, errlen, "%s: more than %d entries", label, MAX_ENTRIES);
 				rc = -1;
 				break;
 			}
 			page_entries++;
 			if (read(r, e) < 0) {
-				set_err(err, errlen, "%s: out of memory", label);
+				mss_set_error(err, errlen, "%s: out of memory", label);
 				rc = -1;
 				break;
 			}
@@ -600,7 +589,7 @@ static int search_paged(struct reader *r, const char *filter, char **attrs, cons
 		cookie = next;
 		empty_pages = page_entries == 0 ? empty_pages + 1 : 0;
 		if (empty_pages > MAX_EMPTY_PAGES) {
-			set_err(err, errlen, "%s: the server keeps sending empty pages", label);
+			mss_set_error(err, errlen, "%s: the server keeps sending empty pages", label);
 			goto out;
 		}
 	} while (cookie.bv_val != NULL && cookie.bv_len > 0);
@@ -662,18 +651,18 @@ int mss_ldap_read_directory(const struct mss_config *cfg, struct mss_directory *
 	/* The maps have defaults, but one set to "" must not cut the attribute list short. */
 	for (size_t i = 0; i < sizeof person_attrs / sizeof person_attrs[0] - 1; i++) {
 		if (person_attrs[i] == NULL || *person_attrs[i] == '\0') {
-			set_err(err, errlen, "[directory] an attribute map of people (map_person_*) is empty");
+			mss_set_error(err, errlen, "[directory] an attribute map of people (map_person_*) is empty");
 			return -1;
 		}
 	}
 	for (size_t i = 0; i < sizeof bal_attrs / sizeof bal_attrs[0] - 1; i++) {
 		if (bal_attrs[i] == NULL || *bal_attrs[i] == '\0') {
-			set_err(err, errlen, "[directory] an attribute map of BALs (map_bal_*) is empty");
+			mss_set_error(err, errlen, "[directory] an attribute map of BALs (map_bal_*) is empty");
 			return -1;
 		}
 	}
 	if (person_filter == NULL || bal_filter == NULL) {
-		set_err(err, errlen, "[directory] person_filter and bal_filter must be set");
+		mss_set_error(err, errlen, "[directory] person_filter and bal_filter must be set");
 		return -1;
 	}
 	r.cfg = cfg;
@@ -681,11 +670,11 @@ int mss_ldap_read_directory(const struct mss_config *cfg, struct mss_directory *
 	r.uid_max = mss_config_num(cfg, MSS_OPT_NSS_UID_MAX);
 	r.dir = calloc(1, sizeof *r.dir);
 	if (r.dir == NULL) {
-		set_err(err, errlen, "out of memory");
+		mss_set_error(err, errlen, "out of memory");
 		return -1;
 	}
 	if (mss_config_str(cfg, MSS_OPT_DIRECTORY_BASE) == NULL) {
-		set_err(err, errlen, "[directory] base is not set");
+		mss_set_error(err, errlen, "[directory] base is not set");
 		goto out;
 	}
 	if (mss_ldap_connect(cfg, mss_config_num(cfg, MSS_OPT_DIRECTORY_TIMEOUT), &r.ld, err, errlen) < 0 ||

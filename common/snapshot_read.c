@@ -13,6 +13,7 @@
  *   [data_end, EOF)  256 hash tables of (hash, record position) slots; open addressing,
  *                    linear probing, a slot with position 0 is empty and ends a search.
  */
+#include "error.h"
 #include "snapshot.h"
 
 #include <errno.h>
@@ -64,18 +65,6 @@ static inline uint32_t cdb_hash_add(uint32_t h, const unsigned char *p, size_t l
 static inline char ascii_lower(char c)
 {
 	return c >= 'A' && c <= 'Z' ? (char)(c + ('a' - 'A')) : c;
-}
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
 }
 
 /* ---- cdb search ---- */
@@ -197,16 +186,16 @@ static int check_metadata(struct mss_snapshot *snap, const char *path, char *err
 
 	r = mss_snapshot_meta(snap, "format", &v);
 	if (r < 0) {
-		set_err(err, errlen, "snapshot %s: corrupt cdb file", path);
+		mss_set_error(err, errlen, "snapshot %s: corrupt cdb file", path);
 		return -1;
 	}
 	if (r == 0) {
-		set_err(err, errlen, "snapshot %s: no format version: not an mssante snapshot", path);
+		mss_set_error(err, errlen, "snapshot %s: no format version: not an mssante snapshot", path);
 		errno = EPROTO;
 		return -1;
 	}
 	if (v.len != strlen(MSS_SNAPSHOT_FORMAT) || memcmp(v.p, MSS_SNAPSHOT_FORMAT, v.len) != 0) {
-		set_err(err, errlen,
+		mss_set_error(err, errlen,
 			"snapshot %s: format version \"%.*s\" is not supported (this reader knows \"%s\"); "
 			"upgrade the modules or rebuild the snapshot with this version's mssctl",
 			path, (int)(v.len > 16 ? 16 : v.len), v.p, MSS_SNAPSHOT_FORMAT);
@@ -217,7 +206,7 @@ static int check_metadata(struct mss_snapshot *snap, const char *path, char *err
 	snap->built = 0;
 	r = mss_snapshot_meta(snap, "built", &v);
 	if (r < 0 || (r == 1 && parse_built(v, &snap->built) < 0)) {
-		set_err(err, errlen, "snapshot %s: invalid \"built\" metadata", path);
+		mss_set_error(err, errlen, "snapshot %s: invalid \"built\" metadata", path);
 		errno = EPROTO;
 		return -1;
 	}
@@ -238,49 +227,49 @@ int mss_snapshot_open(const char *path, unsigned flags, struct mss_snapshot **sn
 	if (fd < 0) {
 		saved = errno;
 		if (saved == ELOOP)
-			set_err(err, errlen, "snapshot %s: is a symbolic link, refused", path);
+			mss_set_error(err, errlen, "snapshot %s: is a symbolic link, refused", path);
 		else
-			set_err(err, errlen, "snapshot %s: %s", path, strerror(saved));
+			mss_set_error(err, errlen, "snapshot %s: %s", path, strerror(saved));
 		errno = saved;
 		return -1;
 	}
 	if (fstat(fd, &st) < 0) {
 		saved = errno;
-		set_err(err, errlen, "snapshot %s: fstat: %s", path, strerror(saved));
+		mss_set_error(err, errlen, "snapshot %s: fstat: %s", path, strerror(saved));
 		goto fail;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		set_err(err, errlen, "snapshot %s: not a regular file", path);
+		mss_set_error(err, errlen, "snapshot %s: not a regular file", path);
 		saved = EINVAL;
 		goto fail;
 	}
 	if (st.st_uid != 0 && !(flags & MSS_SNAPSHOT_ANY_OWNER)) {
-		set_err(err, errlen, "snapshot %s: owned by uid %lu, not root: refused", path,
+		mss_set_error(err, errlen, "snapshot %s: owned by uid %lu, not root: refused", path,
 			(unsigned long)st.st_uid);
 		saved = EPERM;
 		goto fail;
 	}
 	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
-		set_err(err, errlen, "snapshot %s: writable by group or others (mode %04o): refused", path,
+		mss_set_error(err, errlen, "snapshot %s: writable by group or others (mode %04o): refused", path,
 			(unsigned)(st.st_mode & 07777));
 		saved = EPERM;
 		goto fail;
 	}
 	if (st.st_size < (off_t)CDB_TOC_SIZE || (uint64_t)st.st_size > UINT32_MAX) {
-		set_err(err, errlen, "snapshot %s: size %lld is not that of a cdb file", path, (long long)st.st_size);
+		mss_set_error(err, errlen, "snapshot %s: size %lld is not that of a cdb file", path, (long long)st.st_size);
 		saved = EPROTO;
 		goto fail;
 	}
 	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
 	if (map == MAP_FAILED) {
 		saved = errno;
-		set_err(err, errlen, "snapshot %s: mmap: %s", path, strerror(saved));
+		mss_set_error(err, errlen, "snapshot %s: mmap: %s", path, strerror(saved));
 		goto fail;
 	}
 	snap = malloc(sizeof(*snap));
 	if (snap == NULL) {
 		saved = ENOMEM;
-		set_err(err, errlen, "snapshot %s: out of memory", path);
+		mss_set_error(err, errlen, "snapshot %s: out of memory", path);
 		goto fail;
 	}
 	snap->map = map;
@@ -289,7 +278,7 @@ int mss_snapshot_open(const char *path, unsigned flags, struct mss_snapshot **sn
 	snap->ino = st.st_ino;
 	snap->built = 0;
 	if (check_tables(snap) < 0) {
-		set_err(err, errlen, "snapshot %s: corrupt cdb file (bad hash table)", path);
+		mss_set_error(err, errlen, "snapshot %s: corrupt cdb file (bad hash table)", path);
 		saved = EPROTO;
 		goto fail;
 	}

@@ -1,6 +1,7 @@
 /* Snapshot writer: tinycdb's cdb_make into a temporary file beside the published one,
    then fsync, rename(2), fsync of the directory, so that readers see either the old
    snapshot or the complete new one, and a crash at any point leaves the old one intact. */
+#include "error.h"
 #include "snapshot.h"
 
 #include <cdb.h>
@@ -28,18 +29,6 @@ struct mss_snapshot_writer {
 	unsigned char keybuf[1 + MSS_SNAPSHOT_KEY_MAX];
 };
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 int mss_snapshot_writer_open(const char *final_path, struct mss_snapshot_writer **w_r, char *err, size_t errlen)
 {
 	struct mss_snapshot_writer *w;
@@ -51,7 +40,7 @@ int mss_snapshot_writer_open(const char *final_path, struct mss_snapshot_writer 
 	slash = strrchr(final_path, '/');
 	base = slash ? slash + 1 : final_path;
 	if (*base == '\0') {
-		set_err(err, errlen, "snapshot %s: not a file name", final_path);
+		mss_set_error(err, errlen, "snapshot %s: not a file name", final_path);
 		errno = EINVAL;
 		return -1;
 	}
@@ -77,7 +66,7 @@ int mss_snapshot_writer_open(const char *final_path, struct mss_snapshot_writer 
 		w->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		saved = errno;
 		if (w->dir_fd < 0) {
-			set_err(err, errlen, "snapshot directory %s: %s", dir, strerror(saved));
+			mss_set_error(err, errlen, "snapshot directory %s: %s", dir, strerror(saved));
 			free(dir);
 			goto fail;
 		}
@@ -86,14 +75,14 @@ int mss_snapshot_writer_open(const char *final_path, struct mss_snapshot_writer 
 	w->fd = mkostemp(w->tmp_path, O_CLOEXEC);
 	if (w->fd < 0) {
 		saved = errno;
-		set_err(err, errlen, "snapshot %s: cannot create a temporary file: %s", final_path, strerror(saved));
+		mss_set_error(err, errlen, "snapshot %s: cannot create a temporary file: %s", final_path, strerror(saved));
 		goto fail;
 	}
 	w->tmp_created = true;
 	/* Readers run as any user (NSS): world-readable, writable by the owner only. */
 	if (fchmod(w->fd, 0644) < 0 || cdb_make_start(&w->make, w->fd) < 0) {
 		saved = errno;
-		set_err(err, errlen, "snapshot %s: %s", w->tmp_path, strerror(saved));
+		mss_set_error(err, errlen, "snapshot %s: %s", w->tmp_path, strerror(saved));
 		goto fail;
 	}
 	w->make_started = true;
@@ -101,7 +90,7 @@ int mss_snapshot_writer_open(const char *final_path, struct mss_snapshot_writer 
 	return 0;
 nomem:
 	saved = ENOMEM;
-	set_err(err, errlen, "snapshot %s: out of memory", final_path);
+	mss_set_error(err, errlen, "snapshot %s: out of memory", final_path);
 fail:
 	mss_snapshot_writer_abort(w);
 	errno = saved;
@@ -123,12 +112,12 @@ static int add_record(struct mss_snapshot_writer *w, char kind, const char *key,
 		      size_t vlen, char *err, size_t errlen)
 {
 	if (w->write_failed || !w->make_started) {
-		set_err(err, errlen, "snapshot %s: writer unusable after an earlier error", w->final_path);
+		mss_set_error(err, errlen, "snapshot %s: writer unusable after an earlier error", w->final_path);
 		errno = EIO;
 		return -1;
 	}
 	if (vlen > UINT32_MAX - 1 - MSS_SNAPSHOT_KEY_MAX) {
-		set_err(err, errlen, "snapshot: value of %c key \"%.*s\" too long", kind,
+		mss_set_error(err, errlen, "snapshot: value of %c key \"%.*s\" too long", kind,
 			(int)(keylen > 80 ? 80 : keylen), key);
 		errno = EINVAL;
 		return -1;
@@ -139,7 +128,7 @@ static int add_record(struct mss_snapshot_writer *w, char kind, const char *key,
 		int saved = errno;
 
 		w->write_failed = true;
-		set_err(err, errlen, "snapshot %s: write: %s", w->tmp_path, strerror(saved));
+		mss_set_error(err, errlen, "snapshot %s: write: %s", w->tmp_path, strerror(saved));
 		errno = saved;
 		return -1;
 	}
@@ -149,16 +138,16 @@ static int add_record(struct mss_snapshot_writer *w, char kind, const char *key,
 static int check_key(char kind, const char *key, size_t keylen, char *err, size_t errlen)
 {
 	if (kind < 'A' || kind > 'Z') {
-		set_err(err, errlen, "snapshot: record kind 0x%02x is not an upper-case letter", (unsigned char)kind);
+		mss_set_error(err, errlen, "snapshot: record kind 0x%02x is not an upper-case letter", (unsigned char)kind);
 		goto invalid;
 	}
 	if (keylen == 0 || keylen > MSS_SNAPSHOT_KEY_MAX) {
-		set_err(err, errlen, "snapshot: %c key of %zu bytes (1..%d allowed)", kind, keylen,
+		mss_set_error(err, errlen, "snapshot: %c key of %zu bytes (1..%d allowed)", kind, keylen,
 			MSS_SNAPSHOT_KEY_MAX);
 		goto invalid;
 	}
 	if (find_forbidden(key, keylen, "\t\r\n", true) >= 0) {
-		set_err(err, errlen, "snapshot: %c key \"%.*s\" holds a TAB, CR, LF or NUL", kind,
+		mss_set_error(err, errlen, "snapshot: %c key \"%.*s\" holds a TAB, CR, LF or NUL", kind,
 			(int)(keylen > 80 ? 80 : keylen), key);
 		goto invalid;
 	}
@@ -174,7 +163,7 @@ int mss_snapshot_put(struct mss_snapshot_writer *w, char kind, const char *key, 
 	if (check_key(kind, key, keylen, err, errlen) < 0)
 		return -1;
 	if (find_forbidden(value, vlen, "\r\n", true) >= 0) {
-		set_err(err, errlen, "snapshot: value of %c key \"%.*s\" holds a CR, LF or NUL", kind,
+		mss_set_error(err, errlen, "snapshot: value of %c key \"%.*s\" holds a CR, LF or NUL", kind,
 			(int)(keylen > 80 ? 80 : keylen), key);
 		errno = EINVAL;
 		return -1;
@@ -193,7 +182,7 @@ int mss_snapshot_put_fields(struct mss_snapshot_writer *w, char kind, const char
 		size_t len = fields[i] ? strlen(fields[i]) : 0;
 
 		if (find_forbidden(fields[i] ? fields[i] : "", len, "\t\r\n", false) >= 0) {
-			set_err(err, errlen, "snapshot: field %zu of %c key \"%.*s\" holds a TAB, CR or LF", i + 1,
+			mss_set_error(err, errlen, "snapshot: field %zu of %c key \"%.*s\" holds a TAB, CR or LF", i + 1,
 				kind, (int)(keylen > 80 ? 80 : keylen), key);
 			errno = EINVAL;
 			return -1;
@@ -205,7 +194,7 @@ int mss_snapshot_put_fields(struct mss_snapshot_writer *w, char kind, const char
 		char *p = realloc(w->join, size);
 
 		if (p == NULL) {
-			set_err(err, errlen, "snapshot: out of memory");
+			mss_set_error(err, errlen, "snapshot: out of memory");
 			errno = ENOMEM;
 			return -1;
 		}
@@ -228,7 +217,7 @@ int mss_snapshot_writer_commit(struct mss_snapshot_writer *w, char *err, size_t 
 	int r, saved;
 
 	if (w->write_failed || !w->make_started) {
-		set_err(err, errlen, "snapshot %s: not published: an earlier write failed", w->final_path);
+		mss_set_error(err, errlen, "snapshot %s: not published: an earlier write failed", w->final_path);
 		errno = EIO;
 		return -1;
 	}
@@ -236,31 +225,31 @@ int mss_snapshot_writer_commit(struct mss_snapshot_writer *w, char *err, size_t 
 	r = cdb_make_finish(&w->make);
 	if (r < 0) {
 		saved = errno;
-		set_err(err, errlen, "snapshot %s: write: %s", w->tmp_path, strerror(saved));
+		mss_set_error(err, errlen, "snapshot %s: write: %s", w->tmp_path, strerror(saved));
 		goto fail;
 	}
 	if (fsync(w->fd) < 0) {
 		saved = errno;
-		set_err(err, errlen, "snapshot %s: fsync: %s", w->tmp_path, strerror(saved));
+		mss_set_error(err, errlen, "snapshot %s: fsync: %s", w->tmp_path, strerror(saved));
 		goto fail;
 	}
 	r = close(w->fd);
 	w->fd = -1;
 	if (r < 0) {
 		saved = errno;
-		set_err(err, errlen, "snapshot %s: close: %s", w->tmp_path, strerror(saved));
+		mss_set_error(err, errlen, "snapshot %s: close: %s", w->tmp_path, strerror(saved));
 		goto fail;
 	}
 	if (rename(w->tmp_path, w->final_path) < 0) {
 		saved = errno;
-		set_err(err, errlen, "snapshot %s: rename to %s: %s", w->tmp_path, w->final_path, strerror(saved));
+		mss_set_error(err, errlen, "snapshot %s: rename to %s: %s", w->tmp_path, w->final_path, strerror(saved));
 		goto fail;
 	}
 	w->renamed = true;
 	/* The rename is durable only once the directory is on disk. */
 	if (fsync(w->dir_fd) < 0) {
 		saved = errno;
-		set_err(err, errlen, "snapshot %s: published, but fsync of its directory failed: %s", w->final_path,
+		mss_set_error(err, errlen, "snapshot %s: published, but fsync of its directory failed: %s", w->final_path,
 			strerror(saved));
 		goto fail;
 	}

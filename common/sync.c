@@ -1,5 +1,6 @@
 /* `mssctl sync`: reads the sources, merges them into one model, gives every BAL a stable uid,
    writes the snapshot and publishes it only when it passes the sanity checks. */
+#include "error.h"
 #include "sync.h"
 
 #include <errno.h>
@@ -31,16 +32,6 @@ int mss_bal_type_index(const char *type, size_t len)
 			return i;
 	}
 	return -1;
-}
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
 }
 
 /* ---- a bump allocator: a million BALs must not cost a million mallocs ---- */
@@ -382,7 +373,7 @@ static int merge_ldap(struct model *m, const struct mss_directory *dir, struct m
 	ret = 0;
 	goto out;
 oom:
-	seterr(err, errlen, "out of memory while merging the LDAP directory");
+	mss_set_error(err, errlen, "out of memory while merging the LDAP directory");
 out:
 	free(keys);
 	return ret;
@@ -428,7 +419,7 @@ static int assign_uids(struct model *m, const struct mss_config *cfg, const stru
 	s.max = (uint32_t)mss_config_num(cfg, MSS_OPT_NSS_UID_MAX);
 	range = (size_t)s.max - s.min + 1;
 	if (range < m->n_bals) {
-		seterr(err, errlen, "[nss] uid_min..uid_max holds %zu uids, fewer than the %zu BALs", range,
+		mss_set_error(err, errlen, "[nss] uid_min..uid_max holds %zu uids, fewer than the %zu BALs", range,
 		       m->n_bals);
 		return -1;
 	}
@@ -437,7 +428,7 @@ static int assign_uids(struct model *m, const struct mss_config *cfg, const stru
 	if (s.bits == NULL || done == NULL) {
 		free(s.bits);
 		free(done);
-		seterr(err, errlen, "out of memory for the uid map");
+		mss_set_error(err, errlen, "out of memory for the uid map");
 		return -1;
 	}
 	for (size_t i = 0; i < m->n_bals; i++) {
@@ -649,7 +640,7 @@ static int write_people_and_groups(struct mss_snapshot_writer *w, const struct m
 	ret = 0;
 	goto out;
 oom:
-	seterr(err, errlen, "out of memory while writing people and groups");
+	mss_set_error(err, errlen, "out of memory while writing people and groups");
 out:
 	free(local);
 	free(sb.p);
@@ -748,7 +739,7 @@ static int write_snapshot(struct mss_snapshot_writer *w, const struct model *m, 
 				while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
 					len--;
 				if (mss_domain_normalize(p, len, dom, sizeof(dom), &error) < 0) {
-					seterr(err, errlen, "[directory] local_domains: '%.*s': %s", (int)len, p, error);
+					mss_set_error(err, errlen, "[directory] local_domains: '%.*s': %s", (int)len, p, error);
 					return -1;
 				}
 			}
@@ -777,7 +768,7 @@ static int write_snapshot(struct mss_snapshot_writer *w, const struct model *m, 
 			const char **ns = realloc(seen, (n_seen + 1) * sizeof(*seen));
 			if (ns == NULL) {
 				free(seen);
-				seterr(err, errlen, "out of memory");
+				mss_set_error(err, errlen, "out of memory");
 				return -1;
 			}
 			seen = ns;
@@ -837,7 +828,7 @@ int mss_sync_run(const struct mss_config *cfg, const struct mss_sync_options *op
 	memset(rep, 0, sizeof(*rep));
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (output == NULL || trust_path == NULL) {
-		seterr(err, errlen, "no %s configured", output == NULL ? "[directory] snapshot" : "[trust] list");
+		mss_set_error(err, errlen, "no %s configured", output == NULL ? "[directory] snapshot" : "[trust] list");
 		return -1;
 	}
 
@@ -876,7 +867,7 @@ int mss_sync_run(const struct mss_config *cfg, const struct mss_sync_options *op
 					(unsigned)mss_config_num(cfg, MSS_OPT_DIRECTORY_MAX_BAD_ROWS_PERCENT),
 					extraction_row, &ctx, &stats, err, errlen) != 0) {
 			if (err[0] == '\0' || strcmp(err, "no error") == 0)
-				seterr(err, errlen, "%s: out of memory", extraction);
+				mss_set_error(err, errlen, "%s: out of memory", extraction);
 			goto out;
 		}
 		rep->extraction_rows = stats.rows;
@@ -893,7 +884,7 @@ int mss_sync_run(const struct mss_config *cfg, const struct mss_sync_options *op
 
 	if (!opt->no_ldap) {
 		if (mss_config_str(cfg, MSS_OPT_DIRECTORY_URI) == NULL) {
-			seterr(err, errlen, "no [directory] uri configured (use --no-ldap to build without the directory)");
+			mss_set_error(err, errlen, "no [directory] uri configured (use --no-ldap to build without the directory)");
 			goto out;
 		}
 		if (mss_ldap_read_directory(cfg, &dir, err, errlen) < 0)
@@ -907,7 +898,7 @@ int mss_sync_run(const struct mss_config *cfg, const struct mss_sync_options *op
 	}
 
 	if (m.n_bals == 0 && tl->n_entries == 0) {
-		seterr(err, errlen, "refusing to publish an empty snapshot");
+		mss_set_error(err, errlen, "refusing to publish an empty snapshot");
 		goto out;
 	}
 	if (prev != NULL && !opt->force) {
@@ -915,7 +906,7 @@ int mss_sync_run(const struct mss_config *cfg, const struct mss_sync_options *op
 			       rep->previous_bals * (size_t)mss_config_num(cfg, MSS_OPT_DIRECTORY_MAX_SHRINK_PERCENT) / 100;
 
 		if (m.n_bals < floor) {
-			seterr(err, errlen,
+			mss_set_error(err, errlen,
 			       "refusing to publish: %zu BALs against %zu in the published snapshot, a drop of more "
 			       "than [directory] max_shrink_percent = %lld%% (check the sources, or use --force)",
 			       m.n_bals, rep->previous_bals, mss_config_num(cfg, MSS_OPT_DIRECTORY_MAX_SHRINK_PERCENT));

@@ -1,6 +1,7 @@
 /* Pro Santé Connect JWT validation; see token.h. The order matters: the header is checked
    and the signature verified before the payload is even decoded, so an unsigned payload
    never reaches the claim checks. */
+#include "error.h"
 #include "token.h"
 
 #include <stdarg.h>
@@ -35,18 +36,6 @@ struct mss_jwks {
 	struct jwk keys[MSS_TOKEN_MAX_KEYS];
 	size_t n;
 };
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* ---- base64url ---- */
 
@@ -241,17 +230,17 @@ int mss_jwks_parse(const char *json, size_t len, struct mss_jwks **jwks_r, char 
 
 	*jwks_r = NULL;
 	if (mss_json_parse(json, len, &doc, &why) < 0) {
-		set_err(err, errlen, "JWKS: %s", why);
+		mss_set_error(err, errlen, "JWKS: %s", why);
 		return -1;
 	}
 	keys = mss_json_member(&doc, &doc.nodes[0], "keys");
 	if (keys == NULL || keys->type != MSS_JSON_ARRAY) {
-		set_err(err, errlen, "JWKS: no \"keys\" array");
+		mss_set_error(err, errlen, "JWKS: no \"keys\" array");
 		goto fail;
 	}
 	jwks = calloc(1, sizeof(*jwks));
 	if (jwks == NULL) {
-		set_err(err, errlen, "out of memory");
+		mss_set_error(err, errlen, "out of memory");
 		goto fail;
 	}
 	for (const struct mss_json_node *k = mss_json_first(&doc, keys); k != NULL; k = mss_json_next(&doc, k), index++) {
@@ -260,17 +249,17 @@ int mss_jwks_parse(const char *json, size_t len, struct mss_jwks **jwks_r, char 
 		enum jws_alg alg;
 
 		if (k->type != MSS_JSON_OBJECT) {
-			set_err(err, errlen, "JWKS: key %zu is not an object", index);
+			mss_set_error(err, errlen, "JWKS: key %zu is not an object", index);
 			goto fail;
 		}
 		if (!jwk_usable(&doc, k, &alg))
 			continue; /* encryption keys, other curves or algorithms */
 		if (kid != NULL && (kid->type != MSS_JSON_STRING || kid->str_len >= sizeof(jwks->keys[0].kid))) {
-			set_err(err, errlen, "JWKS: key %zu: \"kid\" is not a string of at most 127 bytes", index);
+			mss_set_error(err, errlen, "JWKS: key %zu: \"kid\" is not a string of at most 127 bytes", index);
 			goto fail;
 		}
 		if (jwks->n == MSS_TOKEN_MAX_KEYS) {
-			set_err(err, errlen, "JWKS: more than %d signature keys", MSS_TOKEN_MAX_KEYS);
+			mss_set_error(err, errlen, "JWKS: more than %d signature keys", MSS_TOKEN_MAX_KEYS);
 			goto fail;
 		}
 		key = &jwks->keys[jwks->n];
@@ -279,7 +268,7 @@ int mss_jwks_parse(const char *json, size_t len, struct mss_jwks **jwks_r, char 
 			memcpy(key->kid, kid->str, kid->str_len + 1);
 		key->pkey = alg == ALG_RS256 ? rsa_key(&doc, k, &why) : ec_key(&doc, k, &why);
 		if (key->pkey == NULL) {
-			set_err(err, errlen, "JWKS: key %zu%s%s%s: %s", index, kid != NULL ? " (kid \"" : "",
+			mss_set_error(err, errlen, "JWKS: key %zu%s%s%s: %s", index, kid != NULL ? " (kid \"" : "",
 				kid != NULL ? key->kid : "", kid != NULL ? "\")" : "", why);
 			goto fail;
 		}
@@ -287,7 +276,7 @@ int mss_jwks_parse(const char *json, size_t len, struct mss_jwks **jwks_r, char 
 		jwks->n++;
 	}
 	if (jwks->n == 0) {
-		set_err(err, errlen, "JWKS: no RS256 or ES256 signature key");
+		mss_set_error(err, errlen, "JWKS: no RS256 or ES256 signature key");
 		goto fail;
 	}
 	mss_json_free(&doc);
