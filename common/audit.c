@@ -254,14 +254,25 @@ static void put_str_field(struct buf *b, const char *key, const char *value)
 	buf_puts(b, ",");
 }
 
+/* `"key":N,` when N >= 0 (digits written by hand: a record is on the path of every IMAP
+   FETCH, and printf is the slowest part of formatting it). */
 static void put_num_field(struct buf *b, const char *key, long long value)
 {
-	char tmp[64];
+	char digits[24];
+	size_t n = sizeof(digits);
+	unsigned long long v = (unsigned long long)value;
 
 	if (value < 0)
 		return;
-	snprintf(tmp, sizeof(tmp), "\"%s\":%lld,", key, value);
-	buf_puts(b, tmp);
+	do {
+		digits[--n] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0);
+	buf_puts(b, "\"");
+	buf_puts(b, key);
+	buf_puts(b, "\":");
+	buf_put(b, digits + n, sizeof(digits) - n);
+	buf_puts(b, ",");
 }
 
 /* `"name":{...},` with the non-NULL members; nothing when all are NULL. */
@@ -745,7 +756,7 @@ static void stamp(struct mss_audit *a, char *out)
 {
 	struct timespec ts;
 	struct tm tm;
-	char ms[8];
+	int ms;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	if (ts.tv_sec != a->ts_sec || a->ts_text[0] == '\0') {
@@ -753,9 +764,13 @@ static void stamp(struct mss_audit *a, char *out)
 		strftime(a->ts_text, sizeof(a->ts_text), "%Y-%m-%dT%H:%M:%S", &tm);
 		a->ts_sec = ts.tv_sec;
 	}
-	snprintf(ms, sizeof(ms), ".%03dZ", (int)(ts.tv_nsec / 1000000));
+	ms = (int)(ts.tv_nsec / 1000000);
 	memcpy(out, a->ts_text, 19);
-	memcpy(out + 19, ms, 5);
+	out[19] = '.';
+	out[20] = (char)('0' + ms / 100);
+	out[21] = (char)('0' + ms / 10 % 10);
+	out[22] = (char)('0' + ms % 10);
+	out[23] = 'Z';
 }
 
 /* ---- durability ---- */

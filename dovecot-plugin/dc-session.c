@@ -210,7 +210,8 @@ static struct {
 	struct mss_snapshot *snap;
 	char *snap_path;
 	struct mss_audit *audit;
-	char *audit_key; /* directory + sync mode the handle was opened with */
+	char *audit_key;		/* directory + sync mode the handle was opened with */
+	const struct mss_config *audit_cfg; /* the configuration audit_key was last checked for */
 } proc;
 
 int mss_dc_snapshot(const struct mss_config *cfg, const struct mss_snapshot **snap_r, char *err, size_t errlen)
@@ -256,21 +257,30 @@ int mss_dc_snapshot(const struct mss_config *cfg, const struct mss_snapshot **sn
 	return 0;
 }
 
+/* The handle for the actions of a session with configuration CFG: `[audit] directory`, synced
+   as `[dovecot] audit_sync` says. Called once per traced action: the key is compared once per
+   configuration (that is, per session), not per record. */
 static struct mss_audit *audit_handle(const struct mss_config *cfg, char *err, size_t errlen)
 {
 	const char *dir = mss_config_str(cfg, MSS_OPT_AUDIT_DIRECTORY);
+	int sync = (int)mss_config_num(cfg, MSS_OPT_DOVECOT_AUDIT_SYNC);
 	char key[4096];
 
-	snprintf(key, sizeof(key), "%s\n%lld", dir != NULL ? dir : "", mss_config_num(cfg, MSS_OPT_AUDIT_SYNC));
-	if (proc.audit != NULL && strcmp(proc.audit_key, key) == 0)
+	if (proc.audit != NULL && proc.audit_cfg == cfg)
 		return proc.audit;
+	snprintf(key, sizeof(key), "%s\n%d", dir != NULL ? dir : "", sync);
+	if (proc.audit != NULL && strcmp(proc.audit_key, key) == 0) {
+		proc.audit_cfg = cfg;
+		return proc.audit;
+	}
 	if (proc.audit != NULL) {
 		mss_audit_close(proc.audit);
 		free(proc.audit_key);
 		proc.audit = NULL;
 		proc.audit_key = NULL;
 	}
-	proc.audit = mss_audit_open(cfg, "dovecot", err, errlen);
+	proc.audit_cfg = NULL;
+	proc.audit = mss_audit_open_sync(cfg, "dovecot", sync, err, errlen);
 	if (proc.audit == NULL)
 		return NULL;
 	proc.audit_key = strdup(key);
@@ -278,7 +288,9 @@ static struct mss_audit *audit_handle(const struct mss_config *cfg, char *err, s
 		mss_audit_close(proc.audit);
 		proc.audit = NULL;
 		snprintf(err, errlen, "out of memory");
+		return NULL;
 	}
+	proc.audit_cfg = cfg;
 	return proc.audit;
 }
 
@@ -418,6 +430,9 @@ static unsigned rights_for(const struct mss_dc_session *s)
 	return rights;
 }
 
+/* The login record is as durable as `[audit] sync` asks, whatever `[dovecot] audit_sync` says
+   of the actions: one per session, and the fact `mssctl audit inactive` and any inquiry start
+   from. */
 static int write_login(struct mss_dc_session *s, const char *decision, const char *reason, char *err,
 		       size_t errlen)
 {
@@ -429,7 +444,11 @@ static int write_login(struct mss_dc_session *s, const char *decision, const cha
 	base_record(s, &rec, "login");
 	rec.decision = decision;
 	rec.reason = reason;
-	return mss_audit_write(a, &rec, err, errlen);
+	if (mss_audit_write(a, &rec, err, errlen) < 0)
+		return -1;
+	if (mss_config_num(s->cfg, MSS_OPT_AUDIT_SYNC) == 0 && mss_config_num(s->cfg, MSS_OPT_DOVECOT_AUDIT_SYNC) != 0)
+		return mss_audit_flush(a, err, errlen);
+	return 0;
 }
 
 int mss_dc_session_open(struct mss_dc_session *s, struct mss_config *cfg, const struct mss_dc_login *login)
@@ -505,6 +524,8 @@ void mss_dc_session_close(struct mss_dc_session *s)
 {
 	if (s == NULL)
 		return;
+	if (proc.audit_cfg == s->cfg)
+		proc.audit_cfg = NULL; /* another configuration may come at this address */
 	mss_config_free(s->cfg);
 	s->cfg = NULL;
 }

@@ -88,6 +88,7 @@ static const struct {
 	{"mssante_org_delegate_rights", "dovecot", "org_delegate_rights"},
 	{"mssante_cab_delegate_rights", "dovecot", "cab_delegate_rights"},
 	{"mssante_services", "dovecot", "services"},
+	{"mssante_audit_sync", "dovecot", "audit_sync"},
 };
 
 int mss_dc_settings_load(mss_dc_lookup_fn *lookup, void *ctx, struct mss_config **cfg_r, char *err, size_t errlen)

@@ -16,13 +16,16 @@ DC_CORE_SRCS := dovecot-plugin/dc-settings.c dovecot-plugin/dc-session.c
 DC_CORE_OBJS := $(DC_CORE_SRCS:%.c=$(BUILD)/obj/%.o)
 DC_GLUE_OBJ := $(BUILD)/obj/dovecot-plugin/mssante-plugin.o
 DOVECOT_PLUGIN := $(BUILD)/lib90_mssante_plugin.so
+# The IMAP companion: the refusal's reason in the client's BYE (imap-mssante-plugin.c).
+DC_IMAP_GLUE_OBJ := $(BUILD)/obj/dovecot-plugin/imap-mssante-plugin.o
+DOVECOT_IMAP_PLUGIN := $(BUILD)/lib95_imap_mssante_plugin.so
 
-MODULES += $(DOVECOT_PLUGIN)
+MODULES += $(DOVECOT_PLUGIN) $(DOVECOT_IMAP_PLUGIN)
 INSTALL_TARGETS += install-dovecot
 
 # -Icommon (in ALL_CFLAGS) comes before Dovecot's directory: "config.h" is ours, Dovecot's is
 # the one force-included by path.
-$(DC_GLUE_OBJ): dovecot-plugin/mssante-plugin.c
+$(DC_GLUE_OBJ) $(DC_IMAP_GLUE_OBJ): $(BUILD)/obj/dovecot-plugin/%.o: dovecot-plugin/%.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(DOVECOT_CFLAGS) -MMD -MP -c -o $@ $<
 
@@ -31,6 +34,12 @@ $(DOVECOT_PLUGIN): $(DC_GLUE_OBJ) $(DC_CORE_OBJS) $(LIB_MSS) $(LIB_CORE) dovecot
 	$(CC) -shared $(ALL_LDFLAGS) -Wl,--version-script=dovecot-plugin/mssante-plugin.map -Wl,--as-needed \
 		-o $@ $(DC_GLUE_OBJ) $(DC_CORE_OBJS) $(LIB_MSS) $(LIB_CORE) $(LIBS_FULL) $(LIBS_JSON)
 
+# Nothing of ours inside: it calls lib90_mssante_plugin.so and the imap binary, both already
+# loaded when Dovecot loads it.
+$(DOVECOT_IMAP_PLUGIN): $(DC_IMAP_GLUE_OBJ) dovecot-plugin/imap-mssante-plugin.map
+	@mkdir -p $(@D)
+	$(CC) -shared $(ALL_LDFLAGS) -Wl,--version-script=dovecot-plugin/imap-mssante-plugin.map -o $@ $(DC_IMAP_GLUE_OBJ)
+
 # Unit tests of the version-independent part link its objects too (a more specific pattern
 # than the generic test rule, so make prefers it).
 $(BUILD)/tests/test_dovecot_%: $(BUILD)/obj/tests/unit/test_dovecot_%.o $(DC_CORE_OBJS) $(LIB_MSS) $(LIB_CORE)
@@ -38,9 +47,10 @@ $(BUILD)/tests/test_dovecot_%: $(BUILD)/obj/tests/unit/test_dovecot_%.o $(DC_COR
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(DC_CORE_OBJS) $(LIB_MSS) $(LIB_CORE) $(LIBS_FULL) $(LIBS_JSON) $(LIBS_CMOCKA)
 
 .PHONY: install-dovecot
-install-dovecot: $(DOVECOT_PLUGIN)
+install-dovecot: $(DOVECOT_PLUGIN) $(DOVECOT_IMAP_PLUGIN)
 	install -d $(DESTDIR)$(DOVECOT_MODULEDIR) $(DESTDIR)$(PREFIX)/share/man/man7 \
 		$(DESTDIR)$(PREFIX)/share/doc/mssante/dovecot
 	install -m 0644 $(DOVECOT_PLUGIN) $(DESTDIR)$(DOVECOT_MODULEDIR)/lib90_mssante_plugin.so
+	install -m 0644 $(DOVECOT_IMAP_PLUGIN) $(DESTDIR)$(DOVECOT_MODULEDIR)/lib95_imap_mssante_plugin.so
 	install -m 0644 man/mssante-dovecot-plugin.7 $(DESTDIR)$(PREFIX)/share/man/man7/
 	install -m 0644 conf-examples/dovecot/* $(DESTDIR)$(PREFIX)/share/doc/mssante/dovecot/

@@ -1,7 +1,7 @@
 /* The Dovecot plugin's own logic, free of any Dovecot header: settings, who is acting, the
-   login decision, the delegate's rights and the audit records. mssante-plugin.c is the only
-   file that knows Dovecot 2.3 (hooks, module contexts, vfuncs); a port to another Dovecot
-   version replaces that file and keeps this interface.
+   login decision, the delegate's rights and the audit records. mssante-plugin.c and
+   imap-mssante-plugin.c are the only files that know Dovecot 2.3 (hooks, module contexts,
+   vfuncs); a port to another Dovecot version replaces them and keeps this interface.
  *
  * The BAL authorisation rule itself is common/access.h: this file only gathers the facts
  * Dovecot gives about a login (user name, master user, mechanism, passdb fields) into an
@@ -44,6 +44,7 @@ const char *mss_dc_right_name(enum mss_dc_right r);
      mssante_org_delegate_rights  [dovecot] org_delegate_rights
      mssante_cab_delegate_rights  [dovecot] cab_delegate_rights
      mssante_services             [dovecot] services
+     mssante_audit_sync           [dovecot] audit_sync
    LOOKUP returns a setting's value or NULL (Dovecot: mail_user_plugin_getenv). */
 typedef const char *mss_dc_lookup_fn(void *ctx, const char *name);
 int mss_dc_settings_load(mss_dc_lookup_fn *lookup, void *ctx, struct mss_config **cfg_r, char *err, size_t errlen);

@@ -1,6 +1,7 @@
 /* lib90_mssante_plugin.so: the Dovecot 2.3 glue of the MSSanté BAL policy and access trace.
- * This is the only file that includes Dovecot headers; the logic (settings, actor, rights,
- * records) is in mss-dovecot.h and works for any Dovecot version.
+ * With imap-mssante-plugin.c (the IMAP companion), the only file that includes Dovecot
+ * headers; the logic (settings, actor, rights, records) is in mss-dovecot.h and works for any
+ * Dovecot version.
  *
  * The Dovecot way, after the core plugins:
  *  - mail_user_created: settings read once (mail_user_plugin_getenv), the login decided;
@@ -21,6 +22,7 @@
 #include "seq-range-array.h"
 #include "mail-user.h"
 #include "mail-storage-private.h"
+#include "mailbox-list-private.h"
 #include "mail-storage-hooks.h"
 #include "imap-util.h"
 #include "notify-plugin.h"
@@ -33,6 +35,9 @@ MSS_EXPORT extern const char *mssante_plugin_dependencies[];
 MSS_EXPORT extern const char *mssante_plugin_version;
 MSS_EXPORT void mssante_plugin_init(struct module *module);
 MSS_EXPORT void mssante_plugin_deinit(void);
+/* For the IMAP companion (imap-mssante-plugin.c, lib95_imap_mssante_plugin.so). */
+MSS_EXPORT void mssante_plugin_defer_imap_refusal(void);
+MSS_EXPORT const char *mssante_plugin_user_refusal(struct mail_user *user);
 
 #define MSSANTE_USER_CONTEXT(obj) MODULE_CONTEXT(obj, mssante_user_module)
 #define MSSANTE_BOX_CONTEXT(obj) MODULE_CONTEXT_REQUIRE(obj, mssante_storage_module)
@@ -54,6 +59,9 @@ struct mssante_user {
 	/* The sentence of the last refused change, given again at commit, and its error kind. */
 	char denied[512];
 	enum mail_error denied_error;
+	/* A refused IMAP login left for the IMAP companion to end with the reason (see
+	   mssante_plugin_defer_imap_refusal): every mailbox stays closed meanwhile. */
+	const char *refusal;
 };
 
 struct mssante_mailbox {
@@ -65,17 +73,39 @@ struct mssante_mail {
 	uint32_t read_traced_uid; /* last uid whose read was traced by this mail object */
 };
 
-/* Marks a transaction in which a change was refused (the value is never read). */
-struct mssante_transaction {
-	union mailbox_transaction_module_context module_ctx;
+/* What the plugin keeps about one mailbox transaction: whether a change was refused in it,
+   and the changes to trace once it commits (the notify plugin's callbacks). Created by the
+   notify transaction_begin callback and set as the transaction's module context, so that the
+   mail vfuncs find it; freed at commit or rollback. */
+struct mssante_pending {
+	struct mssante_pending *next;
+	const char *event, *mailbox, *message_id, *reason;
+	uint32_t uid;
+	int saved_index;  /* >= 0: the uid is the saved_index-th uid given at commit */
+	bool seen_only;	  /* a flag change that only added \Seen */
+	bool part_of_read; /* ... set by the read of the same message: in its read record */
 };
-static struct mssante_transaction mssante_denied_marker;
+
+struct mssante_txn {
+	union mailbox_transaction_module_context module_ctx;
+	struct mssante_user *muser;
+	pool_t pool; /* for the pending records; created with the first one */
+	struct mssante_pending *head, **tail, *last;
+	unsigned int saves; /* saves and copies so far, as Dovecot numbers saved uids */
+	bool traced;
+	bool denied; /* a change was refused: the commit fails */
+};
+/* Marks a refusal in a transaction that has no mssante_txn; never freed. */
+static struct mssante_txn mssante_denied_txn = {.denied = TRUE};
 
 static MODULE_CONTEXT_DEFINE_INIT(mssante_user_module, &mail_user_module_register);
 static MODULE_CONTEXT_DEFINE_INIT(mssante_storage_module, &mail_storage_module_register);
 static MODULE_CONTEXT_DEFINE_INIT(mssante_mail_module, &mail_module_register);
+static MODULE_CONTEXT_DEFINE_INIT(mssante_list_module, &mailbox_list_module_register);
 
 static struct notify_context *mssante_notify_ctx;
+/* Set when lib95_imap_mssante_plugin.so is loaded in this (imap) process. */
+static bool mssante_imap_companion;
 
 /* The session of the user owning BOX, or NULL when the plugin does not look at it. */
 static struct mssante_user *box_user(struct mailbox *box)
@@ -129,10 +159,20 @@ static void deny(struct mssante_user *muser, struct mailbox *box, enum mss_dc_ri
 	mail_storage_set_error(box->storage, muser->denied_error, muser->denied);
 }
 
+static struct mssante_txn *txn_of(struct mailbox_transaction_context *t)
+{
+	return MODULE_CONTEXT(t, mssante_storage_module);
+}
+
 static void deny_in_transaction(struct mssante_user *muser, struct mail *mail, enum mss_dc_right right)
 {
+	struct mssante_txn *txn = txn_of(mail->transaction);
+
 	deny(muser, mail->box, right, mail->uid);
-	MODULE_CONTEXT_SET(mail->transaction, mssante_storage_module, &mssante_denied_marker);
+	if (txn != NULL)
+		txn->denied = TRUE;
+	else /* a NO_NOTIFY transaction, which the notify plugin does not tell us about */
+		MODULE_CONTEXT_SET(mail->transaction, mssante_storage_module, &mssante_denied_txn);
 }
 
 /* ---- mail vfuncs: reads and per-message changes ---- */
@@ -167,6 +207,15 @@ static int read_check(struct mssante_user *muser, struct mssante_mail *mmail, st
 	}
 	if (mmail->read_traced_uid == mail->uid || !muser->session.traced)
 		return 0;
+	/* The \Seen a FETCH BODY[] sets (just before the body, see imap-fetch.c) is part of this
+	   read: no flag record of its own. */
+	{
+		struct mssante_txn *txn = txn_of(mail->transaction);
+		struct mssante_pending *last = txn != NULL ? txn->last : NULL;
+
+		if (last != NULL && last->seen_only && last->uid == mail->uid && strcmp(last->mailbox, act.mailbox) == 0)
+			last->part_of_read = TRUE;
+	}
 	act.message_id = mail_message_id(muser, mail);
 	if (mss_dc_trace(&muser->session, &act, err, sizeof(err)) < 0) {
 		/* Fail closed: no read that the trail does not hold. */
@@ -280,6 +329,90 @@ static void mssante_mail_allocated(struct mail *_mail)
 	MODULE_CONTEXT_SET(mail, mssante_mail_module, mmail);
 }
 
+/* ---- a refused IMAP login waiting for the companion's BYE ---- */
+
+/* The user of BOX when its login was refused (NULL otherwise). */
+static struct mssante_user *refused_user(struct mail_user *user)
+{
+	struct mssante_user *muser = MSSANTE_USER_CONTEXT(user);
+
+	return muser != NULL && muser->refusal != NULL ? muser : NULL;
+}
+
+static int refused_fail(struct mailbox *box)
+{
+	mail_storage_set_error(box->storage, MAIL_ERROR_PERM, refused_user(box->storage->user)->refusal);
+	return -1;
+}
+
+static int refused_open(struct mailbox *box)
+{
+	return refused_fail(box);
+}
+
+static int refused_create_box(struct mailbox *box, const struct mailbox_update *update ATTR_UNUSED,
+			      bool directory ATTR_UNUSED)
+{
+	return refused_fail(box);
+}
+
+static int refused_delete_box(struct mailbox *box)
+{
+	return refused_fail(box);
+}
+
+static int refused_rename_box(struct mailbox *src, struct mailbox *dest ATTR_UNUSED)
+{
+	return refused_fail(src);
+}
+
+/* Commands the client pipelined after LOGIN run before the companion's BYE: none of them may
+   open, change or even list a folder of the BAL. */
+static void refused_mailbox_allocated(struct mailbox *box)
+{
+	struct mailbox_vfuncs *v = box->vlast;
+	struct mssante_mailbox *mbox = p_new(box->pool, struct mssante_mailbox, 1);
+
+	mbox->module_ctx.super = *v;
+	box->vlast = &mbox->module_ctx.super;
+	v->open = refused_open;
+	v->create_box = refused_create_box;
+	v->delete_box = refused_delete_box;
+	v->rename_box = refused_rename_box;
+	MODULE_CONTEXT_SET(box, mssante_storage_module, mbox);
+}
+
+static const struct mailbox_info *refused_iter_next(struct mailbox_list_iterate_context *ctx ATTR_UNUSED)
+{
+	return NULL;
+}
+
+static void mssante_mailbox_list_created(struct mailbox_list *list)
+{
+	struct mailbox_list_vfuncs *v = list->vlast;
+	union mailbox_list_module_context *lctx;
+
+	if (refused_user(list->ns->user) == NULL)
+		return;
+	lctx = p_new(list->pool, union mailbox_list_module_context, 1);
+	lctx->super = *v;
+	list->vlast = &lctx->super;
+	v->iter_next = refused_iter_next;
+	MODULE_CONTEXT_SET_SELF(list, mssante_list_module, lctx);
+}
+
+void mssante_plugin_defer_imap_refusal(void)
+{
+	mssante_imap_companion = TRUE;
+}
+
+const char *mssante_plugin_user_refusal(struct mail_user *user)
+{
+	struct mssante_user *muser = refused_user(user);
+
+	return muser != NULL ? muser->refusal : NULL;
+}
+
 /* ---- mailbox vfuncs: saves, copies, folders, commits ---- */
 
 static int mssante_save_begin(struct mail_save_context *ctx, struct istream *input)
@@ -364,7 +497,7 @@ static int mssante_transaction_commit(struct mailbox_transaction_context *t,
 	struct mssante_mailbox *mbox = MSSANTE_BOX_CONTEXT(box);
 	struct mssante_user *muser = box_user(box);
 
-	if (muser != NULL && MODULE_CONTEXT(t, mssante_storage_module) != NULL) {
+	if (muser != NULL && txn_of(t) != NULL && txn_of(t)->denied) {
 		/* A change was refused: nothing of this transaction happens, and the command
 		   fails with the reason (NO [NOPERM] ...). */
 		mbox->module_ctx.super.transaction_rollback(t);
@@ -379,6 +512,10 @@ static void mssante_mailbox_allocated(struct mailbox *box)
 	struct mailbox_vfuncs *v = box->vlast;
 	struct mssante_mailbox *mbox;
 
+	if (refused_user(box->storage->user) != NULL) {
+		refused_mailbox_allocated(box);
+		return;
+	}
 	if (box_user(box) == NULL)
 		return;
 	mbox = p_new(box->pool, struct mssante_mailbox, 1);
@@ -396,39 +533,37 @@ static void mssante_mailbox_allocated(struct mailbox *box)
 
 /* ---- notify vfuncs: the trace of committed changes ---- */
 
-struct mssante_pending {
-	struct mssante_pending *next;
-	const char *event, *mailbox, *message_id, *reason;
-	uint32_t uid;
-	int saved_index; /* >= 0: the uid is the saved_index-th uid given at commit */
-};
-
-struct mssante_txn {
-	pool_t pool;
-	struct mssante_user *muser;
-	struct mssante_pending *head, **tail;
-	unsigned int saves; /* saves and copies so far, as Dovecot numbers saved uids */
-};
-
+/* Returns the context for every transaction of a session the plugin looks at (a refused
+   change must be able to fail it); only a traced one collects records. Most transactions
+   (one per FETCH) record nothing: the pool comes with the first record. */
 static void *mssante_txn_begin(struct mailbox_transaction_context *t)
 {
 	struct mssante_user *muser = box_user(t->box);
 	struct mssante_txn *txn;
-	pool_t pool;
 
-	if (muser == NULL || !muser->session.traced)
+	if (muser == NULL)
 		return NULL;
-	pool = pool_alloconly_create("mssante txn", 1024);
-	txn = p_new(pool, struct mssante_txn, 1);
-	txn->pool = pool;
+	txn = i_new(struct mssante_txn, 1);
 	txn->muser = muser;
+	txn->traced = muser->session.traced;
 	txn->tail = &txn->head;
+	MODULE_CONTEXT_SET(t, mssante_storage_module, txn);
 	return txn;
+}
+
+static void txn_free(struct mssante_txn *txn)
+{
+	pool_unref(&txn->pool);
+	i_free(txn);
 }
 
 static struct mssante_pending *pending_add(struct mssante_txn *txn, const char *event, struct mail *mail)
 {
-	struct mssante_pending *p = p_new(txn->pool, struct mssante_pending, 1);
+	struct mssante_pending *p;
+
+	if (txn->pool == NULL)
+		txn->pool = pool_alloconly_create("mssante txn", 1024);
+	p = p_new(txn->pool, struct mssante_pending, 1);
 
 	p->event = event;
 	p->mailbox = p_strdup(txn->pool, box_name(mail->box));
@@ -437,6 +572,7 @@ static struct mssante_pending *pending_add(struct mssante_txn *txn, const char *
 	p->saved_index = -1;
 	*txn->tail = p;
 	txn->tail = &p->next;
+	txn->last = p;
 	return p;
 }
 
@@ -445,7 +581,7 @@ static void mssante_mail_save(void *_txn, struct mail *mail)
 	struct mssante_txn *txn = _txn;
 	struct mssante_pending *p;
 
-	if (txn == NULL)
+	if (txn == NULL || !txn->traced)
 		return;
 	p = pending_add(txn, "append", mail);
 	p->saved_index = (int)txn->saves++;
@@ -458,7 +594,7 @@ static void mssante_mail_copy(void *_txn, struct mail *src, struct mail *dst)
 	struct mssante_txn *txn = _txn;
 	struct mssante_pending *p;
 
-	if (txn == NULL)
+	if (txn == NULL || !txn->traced)
 		return;
 	/* The source uid identifies the message; the record names both folders. */
 	p = pending_add(txn, txn->muser->copy_is_move ? "move" : "copy", src);
@@ -473,7 +609,7 @@ static void mssante_mail_expunge_notify(void *_txn, struct mail *mail)
 
 	/* The expunge ending a MOVE is in the "move" record of the destination (notify calls
 	   this before mssante_mail_expunge, which clears moving_mail). */
-	if (txn != NULL && txn->muser->moving_mail != mail)
+	if (txn != NULL && txn->traced && txn->muser->moving_mail != mail)
 		(void)pending_add(txn, "expunge", mail);
 }
 
@@ -481,17 +617,21 @@ static void mssante_mail_update_flags_notify(void *_txn, struct mail *mail, enum
 {
 	struct mssante_txn *txn = _txn;
 	struct mssante_pending *p;
+	enum mail_flags new_flags;
 	string_t *str;
 
-	if (txn == NULL)
+	if (txn == NULL || !txn->traced)
 		return;
 	p = pending_add(txn, "flag", mail);
 	/* The flags before and after: who set \Deleted is what a trace is asked about. */
+	old_flags &= ENUM_NEGATE(MAIL_RECENT);
+	new_flags = mail_get_flags(mail) & ENUM_NEGATE(MAIL_RECENT);
+	p->seen_only = (old_flags | MAIL_SEEN) == new_flags && (old_flags & MAIL_SEEN) == 0;
 	str = t_str_new(64);
 	str_append_c(str, '(');
-	imap_write_flags(str, old_flags & ENUM_NEGATE(MAIL_RECENT), NULL);
+	imap_write_flags(str, old_flags, NULL);
 	str_append(str, ") -> (");
-	imap_write_flags(str, mail_get_flags(mail) & ENUM_NEGATE(MAIL_RECENT), NULL);
+	imap_write_flags(str, new_flags, NULL);
 	str_append_c(str, ')');
 	p->reason = p_strdup(txn->pool, str_c(str));
 }
@@ -501,7 +641,7 @@ static void mssante_mail_update_keywords_notify(void *_txn, struct mail *mail,
 {
 	struct mssante_txn *txn = _txn;
 
-	if (txn != NULL)
+	if (txn != NULL && txn->traced)
 		pending_add(txn, "flag", mail)->reason = "keywords";
 }
 
@@ -521,11 +661,13 @@ static void mssante_txn_commit(void *_txn, struct mail_transaction_commit_change
 					    .reason = p->reason};
 		uint32_t uid;
 
+		if (p->part_of_read)
+			continue;
 		if (p->saved_index >= 0)
 			act.uid = seq_range_array_iter_nth(&iter, (unsigned int)p->saved_index, &uid) ? uid : 0;
 		trace(txn->muser, &act);
 	}
-	pool_unref(&txn->pool);
+	txn_free(txn);
 }
 
 static void mssante_txn_rollback(void *_txn)
@@ -533,7 +675,7 @@ static void mssante_txn_rollback(void *_txn)
 	struct mssante_txn *txn = _txn;
 
 	if (txn != NULL)
-		pool_unref(&txn->pool);
+		txn_free(txn);
 }
 
 static void mailbox_event(struct mailbox *box, const char *event, const char *name)
@@ -650,10 +792,16 @@ static void mssante_mail_user_created(struct mail_user *user)
 
 	muser->session_open = TRUE;
 	if (mss_dc_session_open(&muser->session, cfg, &login) < 0) {
-		/* Ends the session: the client gets Dovecot's BYE, the log and the trail the
-		   reason. Nothing below runs for this user. */
 		e_info(muser->event, "refused: %s", muser->session.reason);
-		user->error = p_strdup_printf(user->pool, "mssante: %s", muser->session.reason);
+		if (mssante_imap_companion && strcmp(login.service, "imap") == 0) {
+			/* The IMAP companion ends the session with the reason in its BYE; until
+			   then no folder can be opened or listed. */
+			muser->refusal = p_strdup_printf(user->pool, "mssante: %s", muser->session.reason);
+		} else {
+			/* Ends the session: Dovecot's own BYE (Internal error) for the client, the
+			   reason in the log and the trail. Nothing below runs for this user. */
+			user->error = p_strdup_printf(user->pool, "mssante: %s", muser->session.reason);
+		}
 		mss_dc_session_close(&muser->session);
 		muser->session_open = FALSE;
 		return;
@@ -667,6 +815,7 @@ static void mssante_mail_user_created(struct mail_user *user)
 
 static struct mail_storage_hooks mssante_mail_storage_hooks = {
 	.mail_user_created = mssante_mail_user_created,
+	.mailbox_list_created = mssante_mailbox_list_created,
 	.mailbox_allocated = mssante_mailbox_allocated,
 	.mail_allocated = mssante_mail_allocated,
 };

@@ -28,8 +28,14 @@ IMAPS="python3 $SRC/tests/integration/dovecot/imap.py --tls-port $DOVECOT_TLS_PO
 audit() { python3 "$SRC/tests/integration/dovecot/audit_check.py" "$AUDIT" "$@"; }
 # log_has TEXT: Dovecot's log holds TEXT (the reason a refusal gives).
 log_has() { grep -qF -- "$1" "$LOG" || { tail -n 20 "$LOG" >&2; fail "dovecot log lacks '$1'"; }; }
-# refused: the login was accepted by the passdb, then the plugin ended the session.
-refused() { out_has "login: bye"; }
+# refused [TEXT]: the login was accepted by the passdb, then the plugin ended the session with
+# its reason in the client's BYE (lib95_imap_mssante_plugin.so), TEXT included when given.
+refused() {
+	out_has "login: bye"
+	out_has "[AUTHORIZATIONFAILED] mssante: access to BAL"
+	[ $# -eq 0 ] || out_has "$1"
+	out_lacks "Internal error"
+}
 
 JEAN=810003461033
 SOPHIE=810100000017
@@ -45,12 +51,41 @@ audit has event=read bal="jean.martin@$H" actor=$JEAN mailbox=INBOX uid=1 messag
 audit has event=append bal="jean.martin@$H" actor=$JEAN uid=1 || fail "no append record"
 ok "PER: the holder logs in, reads and appends; login, append and read traced with uid and Message-ID"
 
+[ "$(audit count event=flag bal="jean.martin@$H")" = 0 ] ||
+	fail "the \Seen set by FETCH BODY[] got a flag record of its own (it is part of the read)"
+run 0 $IMAP --user "jean.martin@$H" --password pw-jean select INBOX append INBOX store 2 '\Seen' fetch 2 create Patients
+audit has event=flag bal="jean.martin@$H" uid=2 reason='() -> (\Seen)' || fail "an explicit STORE \Seen not traced"
+[ "$(audit count event=read bal="jean.martin@$H" uid=2)" = 1 ] || fail "the read of uid 2 not traced once"
+ok "PER: the \Seen that FETCH BODY[] sets is part of the read record; an explicit STORE +FLAGS (\Seen) is a flag record"
+
 run 1 $IMAP --user "jean.martin@$H*sophie.durand@$H" --password pw-sophie select INBOX
-refused
+refused "refused for idNat_PS $SOPHIE (master login): a personal BAL is open to its holder only"
 log_has "access to BAL jean.martin@$H refused for idNat_PS $SOPHIE (master login): a personal BAL is open to its holder only"
 audit has event=login decision=deny reason=not_owner bal="jean.martin@$H" actor=$SOPHIE method=master ||
 	fail "refusal not traced"
-ok "PER: another person (master-user login) refused, with the reason in the log and the trail"
+ok "PER: another person (master-user login) refused: the reason in the client's BYE [AUTHORIZATIONFAILED], the log and the trail"
+
+# Commands pipelined after LOGIN run before that BYE: they find every folder closed.
+python3 - "$DOVECOT_PORT" "jean.martin@$H*sophie.durand@$H" pw-sophie >"$T/out" 2>&1 <<'PY' ||
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), 10)
+s.recv(4096)
+s.sendall(b'a LOGIN "%s" "%s"\r\nb SELECT INBOX\r\nc LIST "" "*"\r\nd CREATE Dossier\r\n' % (sys.argv[2].encode(), sys.argv[3].encode()))
+data = b""
+while True:
+    chunk = s.recv(65536)
+    if not chunk:
+        break
+    data += chunk
+print(data.decode("utf-8", "replace"))
+PY
+	fail "pipelined session"
+out_has "b NO [NOPERM] mssante: access to BAL jean.martin@$H refused"
+out_lacks 'Patients' # INBOX itself is listed by Dovecot's IMAP layer, not by the folder list
+out_has "d NO [NOPERM] mssante:"
+out_has "* BYE [AUTHORIZATIONFAILED] mssante: access to BAL jean.martin@$H refused for idNat_PS $SOPHIE"
+[ ! -d "$D/mail/$H/jean.martin/.Dossier" ] || fail "a refused session created a folder"
+ok "PER: commands pipelined after a refused LOGIN open, list and create nothing, then the BYE with the reason"
 
 # --- ORG: delegates, each action under the delegate's idNat_PS ---
 run 0 $IMAP --user "cardiologie@$H*sophie.durand@$H" --password pw-sophie select INBOX append INBOX append INBOX \
@@ -137,6 +172,22 @@ refused
 audit has event=login decision=deny reason=suspended_person bal="alice.leroy@$H" actor=810100000033 ||
 	fail "not traced"
 ok "suspended person refused on her own PER BAL"
+
+# --- without the IMAP companion: still refused (Dovecot's own BYE), reason in log and trail ---
+! grep -E "Panic|Fatal|killed with signal|assertion failed" "$LOG" || fail "Dovecot crashed or panicked"
+dovecot_stop
+DOVECOT_IMAP_PLUGINS="" dovecot_prepare "$T/dc2" "$W"
+dovecot_start "$T/dc2" || fail "the second dovecot did not start"
+run 1 python3 "$SRC/tests/integration/dovecot/imap.py" --port "$DOVECOT_PORT" --user "cardiologie@$H*$PBERNARD" \
+	--password pw-pbernard select INBOX
+out_has "login: bye"
+out_has "Internal error"
+grep -qF "refused for idNat_PS $PBERNARD (master login): this person is not a delegate" "$T/dc2/dovecot.log" ||
+	fail "reason not in the log"
+n=$(audit count event=login decision=deny reason=not_delegate bal="cardiologie@$H" actor=$PBERNARD)
+[ "$n" = 2 ] ||
+	fail "second refusal not traced ($n records)"
+ok "without imap_mssante (mail plugin alone): the login still fails closed, Dovecot's BYE, the reason in log and trail"
 
 # --- the trail itself ---
 audit lacks "compte rendu" || fail "a subject reached the audit trail"

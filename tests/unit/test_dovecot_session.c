@@ -144,7 +144,25 @@ static void test_settings_overrides(void **state)
 	assert_string_equal(mss_config_str(cfg, MSS_OPT_DOVECOT_ORG_DELEGATE_RIGHTS), "append");
 	assert_true(mss_config_list_has(cfg, MSS_OPT_DOVECOT_SERVICES, "imap"));
 	assert_false(mss_config_list_has(cfg, MSS_OPT_DOVECOT_SERVICES, "pop3"));
+	/* The trace of actions is synced every second unless told otherwise, whatever [audit]
+	   sync says of the logins. */
+	assert_int_equal(mss_config_num(cfg, MSS_OPT_DOVECOT_AUDIT_SYNC), 1);
 	mss_config_free(cfg);
+}
+
+static void test_audit_sync_override(void **state)
+{
+	const char *always[] = {"mssante_audit_sync", "always", NULL};
+	const char *kv[] = {"mssante_config", conf_path, "mssante_audit_sync", "sometimes", NULL};
+	struct mss_config *cfg;
+	char err[512];
+
+	(void)state;
+	cfg = load(always);
+	assert_int_equal(mss_config_num(cfg, MSS_OPT_DOVECOT_AUDIT_SYNC), 0);
+	mss_config_free(cfg);
+	assert_int_equal(mss_dc_settings_load(lookup, (void *)kv, &cfg, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "mssante_audit_sync"));
 }
 
 struct expect {
@@ -367,6 +385,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rights_parse),
 		cmocka_unit_test(test_settings_overrides),
+		cmocka_unit_test(test_audit_sync_override),
 		cmocka_unit_test(test_decide),
 		cmocka_unit_test(test_session_rights_and_records),
 		cmocka_unit_test(test_stale_or_missing_snapshot_refuses),

@@ -7,7 +7,8 @@
 #       WORLD/masters (people logging in as BAL*PERSON), EXTERNAL for certificates, userdb
 #       WORLD/passwd (extra fields become plugin settings), plugin { mssante_config =
 #       WORLD/mssante.conf } (see dovecot_world). `mail_plugins` is "notify mssante" unless DOVECOT_PLUGINS says
-#       otherwise; the modules come from DIR/modules (Dovecot's notify + build/'s plugin).
+#       otherwise, plus imap_mssante for IMAP (DOVECOT_IMAP_PLUGINS) when mssante is loaded;
+#       the modules come from DIR/modules (Dovecot's notify + build/'s plugins).
 #   dovecot_start DIR      starts `dovecot -F -c DIR/dovecot.conf`, waits for the ports
 #   dovecot_stop           stops it by PID (TERM, then KILL) and waits
 #
@@ -53,6 +54,14 @@ dovecot_prepare() { # DIR WORLD
 	# Dovecot loads mail plugins from one directory: its own notify beside ours.
 	ln -sf "$DOVECOT_MODDIR/lib15_notify_plugin.so" "$_d/modules/"
 	ln -sf "$BUILD/lib90_mssante_plugin.so" "$_d/modules/"
+	ln -sf "$BUILD/lib95_imap_mssante_plugin.so" "$_d/modules/"
+	# The IMAP companion (the refusal's reason in the BYE) goes with the plugin, unless
+	# DOVECOT_IMAP_PLUGINS says otherwise.
+	_mp=${DOVECOT_PLUGINS-notify mssante}
+	case " $_mp " in
+	*" mssante "*) _ip=${DOVECOT_IMAP_PLUGINS-imap_mssante} ;;
+	*) _ip="" ;;
+	esac
 	_dh=""
 	[ -f /usr/share/dovecot/dh.pem ] && _dh="ssl_dh = </usr/share/dovecot/dh.pem"
 	_dc_pick_ports
@@ -91,7 +100,10 @@ auth_failure_delay = 0
 $_dh
 mail_location = maildir:$_d/mail/%d/%n
 mail_plugin_dir = $_d/modules
-mail_plugins = ${DOVECOT_PLUGINS-notify mssante}
+mail_plugins = $_mp
+protocol imap {
+  mail_plugins = \$mail_plugins $_ip
+}
 namespace inbox {
   inbox = yes
   separator = /
