@@ -8,6 +8,8 @@ SRC=$(cd "$(dirname "$0")/.." && pwd)
 export BUILD SRC
 W=$(mktemp -d "${TMPDIR:-/tmp}/mss-bench.XXXXXX")
 trap 'rm -rf "$W"' EXIT
+# Servers started by the groups (Postfix, Dovecot) drop privileges: they must reach W.
+chmod 755 "$W"
 
 # Each group is bench/group-NAME.sh, run with BUILD, SRC and a scratch directory W.
 status=0
