@@ -19,6 +19,8 @@
 #include <openssl/hmac.h>
 #include <openssl/pem.h>
 
+#include "b64url.h"
+
 static void die(const char *what)
 {
 	fprintf(stderr, "psc-sign: %s\n", what);
@@ -27,28 +29,10 @@ static void die(const char *what)
 
 static char *b64url(const unsigned char *d, size_t n)
 {
-	static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-	char *out = malloc(n * 4 / 3 + 4), *o = out;
-	size_t i;
+	char *out = b64url_encode(d, n);
 
 	if (out == NULL)
 		die("out of memory");
-	for (i = 0; i + 2 < n; i += 3) {
-		uint32_t v = (uint32_t)d[i] << 16 | (uint32_t)d[i + 1] << 8 | d[i + 2];
-		*o++ = a[v >> 18];
-		*o++ = a[(v >> 12) & 63];
-		*o++ = a[(v >> 6) & 63];
-		*o++ = a[v & 63];
-	}
-	if (n - i == 1) {
-		*o++ = a[d[i] >> 2];
-		*o++ = a[(d[i] & 3) << 4];
-	} else if (n - i == 2) {
-		*o++ = a[d[i] >> 2];
-		*o++ = a[((d[i] & 3) << 4) | (d[i + 1] >> 4)];
-		*o++ = a[(d[i + 1] & 15) << 2];
-	}
-	*o = '\0';
 	return out;
 }
 
