@@ -74,25 +74,13 @@ MSS_NSS_EXPORT enum nss_status _nss_mss_getgrgid_r(gid_t gid, struct group *gr, 
 
 MSS_NSS_EXPORT enum nss_status _nss_mss_setgrent(int stayopen)
 {
-	int saved = errno;
-	struct nss_view *v;
-
 	(void)stayopen;
-	gr_cursor.generation = 0;
-	gr_cursor.pos = 0;
-	v = nss_view_acquire();
-	errno = saved;
-	if (v == NULL)
-		return NSS_STATUS_UNAVAIL;
-	nss_view_release(v);
-	return NSS_STATUS_SUCCESS;
+	return nss_cursor_start(&gr_cursor);
 }
 
 MSS_NSS_EXPORT enum nss_status _nss_mss_endgrent(void)
 {
-	gr_cursor.generation = 0;
-	gr_cursor.pos = 0;
-	return NSS_STATUS_SUCCESS;
+	return nss_cursor_end(&gr_cursor);
 }
 
 MSS_NSS_EXPORT enum nss_status _nss_mss_getgrent_r(struct group *gr, char *buf, size_t buflen, int *errnop)

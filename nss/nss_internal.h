@@ -71,6 +71,11 @@ struct nss_cursor {
 	size_t pos;
 };
 
+/* set*ent: rewinds CURSOR; UNAVAIL when there is no usable snapshot (errno kept). */
+enum nss_status nss_cursor_start(struct nss_cursor *cursor);
+/* end*ent: rewinds CURSOR. */
+enum nss_status nss_cursor_end(struct nss_cursor *cursor);
+
 /* ---- entry point helpers (nss_fill.c) ---- */
 
 /* A name that cannot be a BAL address is not ours: it is answered NOTFOUND without touching

@@ -57,25 +57,13 @@ MSS_NSS_EXPORT enum nss_status _nss_mss_getpwuid_r(uid_t uid, struct passwd *pw,
 
 MSS_NSS_EXPORT enum nss_status _nss_mss_setpwent(int stayopen)
 {
-	int saved = errno;
-	struct nss_view *v;
-
 	(void)stayopen;
-	pw_cursor.generation = 0;
-	pw_cursor.pos = 0;
-	v = nss_view_acquire();
-	errno = saved;
-	if (v == NULL)
-		return NSS_STATUS_UNAVAIL;
-	nss_view_release(v);
-	return NSS_STATUS_SUCCESS;
+	return nss_cursor_start(&pw_cursor);
 }
 
 MSS_NSS_EXPORT enum nss_status _nss_mss_endpwent(void)
 {
-	pw_cursor.generation = 0;
-	pw_cursor.pos = 0;
-	return NSS_STATUS_SUCCESS;
+	return nss_cursor_end(&pw_cursor);
 }
 
 MSS_NSS_EXPORT enum nss_status _nss_mss_getpwent_r(struct passwd *pw, char *buf, size_t buflen, int *errnop)

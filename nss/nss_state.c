@@ -233,3 +233,25 @@ void nss_view_release(struct nss_view *view)
 	if (last)
 		view_free(v);
 }
+
+enum nss_status nss_cursor_start(struct nss_cursor *cursor)
+{
+	int saved = errno;
+	struct nss_view *v;
+
+	cursor->generation = 0;
+	cursor->pos = 0;
+	v = nss_view_acquire();
+	errno = saved;
+	if (v == NULL)
+		return NSS_STATUS_UNAVAIL;
+	nss_view_release(v);
+	return NSS_STATUS_SUCCESS;
+}
+
+enum nss_status nss_cursor_end(struct nss_cursor *cursor)
+{
+	cursor->generation = 0;
+	cursor->pos = 0;
+	return NSS_STATUS_SUCCESS;
+}
