@@ -32,7 +32,7 @@ ALL_LDFLAGS := -Wl,-z,relro -Wl,-z,now $(SANFLAGS) $(LDFLAGS)
 
 # ---- common/: two static PIC libraries split by dependency weight ----
 # libmss-core: libc + tinycdb only, because libnss_mss links it into every process of the host.
-CORE_SRCS := common/config.c common/options.c common/addr.c common/log.c common/error.c common/snapshot_read.c
+CORE_SRCS := common/config.c common/options.c common/addr.c common/log.c common/error.c common/readfile.c common/snapshot_read.c
 # libmss: everything else in common/ (libxml2, OpenSSL, libldap).
 MSS_SRCS := $(filter-out $(CORE_SRCS),$(wildcard common/*.c))
 CORE_OBJS := $(CORE_SRCS:%.c=$(BUILD)/obj/%.o)

@@ -1,6 +1,7 @@
 /* mssante.conf parser. Part of libmss-core: libc only, no stdio, no global state, because
    the NSS and PAM modules load it inside every process (including setuid ones). */
 #include "error.h"
+#include "readfile.h"
 #include "config.h"
 
 #include <ctype.h>
@@ -255,45 +256,6 @@ int mss_config_set(struct mss_config *cfg, const char *section, const char *key,
 	return 0;
 }
 
-/* Reads the whole file: it is small, and reading it at once keeps the parser simple. */
-static char *read_fd(int fd, const char *path, size_t *len_r, char *err, size_t errlen)
-{
-	struct stat st;
-	char *buf = NULL;
-	size_t len = 0;
-
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		mss_set_error(err, errlen, "%s: not a regular file", path);
-		return NULL;
-	}
-	if (st.st_size > MSS_CONFIG_MAX_BYTES) {
-		mss_set_error(err, errlen, "%s: larger than %d bytes", path, MSS_CONFIG_MAX_BYTES);
-		return NULL;
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (buf == NULL) {
-		mss_set_error(err, errlen, "%s: out of memory", path);
-		return NULL;
-	}
-	while (len < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + len, (size_t)st.st_size - len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			mss_set_error(err, errlen, "%s: read error: %s", path, strerror(errno));
-			free(buf);
-			return NULL;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	buf[len] = '\0';
-	*len_r = len;
-	return buf;
-}
-
 static const char *trim(char *s, char **end_io)
 {
 	char *end = *end_io;
@@ -458,9 +420,9 @@ int mss_config_load(const char *path, struct mss_config **cfg_r, char *err, size
 			       errno == ELOOP ? "is a symbolic link" : strerror(errno));
 			return -1;
 		}
-		text = read_fd(fd, path, &len, err, errlen);
+		ret = mss_read_fd(fd, path, MSS_CONFIG_MAX_BYTES, &text, &len, err, errlen);
 		close(fd);
-		if (text == NULL)
+		if (ret < 0)
 			return -1;
 	}
 	ret = load_text(path, text, len, cfg_r, err, errlen);
@@ -476,8 +438,7 @@ int mss_config_load_fd(int fd, const char *name, struct mss_config **cfg_r, char
 
 	mss_set_error(err, errlen, "no error");
 	*cfg_r = NULL;
-	text = read_fd(fd, name, &len, err, errlen);
-	if (text == NULL)
+	if (mss_read_fd(fd, name, MSS_CONFIG_MAX_BYTES, &text, &len, err, errlen) < 0)
 		return -1;
 	ret = load_text(name, text, len, cfg_r, err, errlen);
 	free(text);

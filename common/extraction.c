@@ -11,6 +11,7 @@
 #include "extraction.h"
 
 #include "addr.h"
+#include "error.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -61,17 +62,6 @@ const char *const mss_extraction_column_names[MSS_EXTRACTION_COLUMNS] = {
    exports of the ANS directory (RPPS "PS_LibreAcces") end their lines with the separator. */
 
 static const char *const bal_types[] = { "PER", "ORG", "APP", "CAB" };
-
-static void __attribute__((format(printf, 3, 4))) set_error(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* ---- pass 1: UTF-8 ---- */
 
@@ -345,7 +335,7 @@ static int check_header(const char *p, const char *end, const char *name, bool *
 
 	*trailing_separator_r = false;
 	if (p == end) {
-		set_error(err, errlen, "%s:1: header line missing (empty first line)", name);
+		mss_set_error(err, errlen, "%s:1: header line missing (empty first line)", name);
 		return -1;
 	}
 	for (col = 0;; col++) {
@@ -363,20 +353,20 @@ static int check_header(const char *p, const char *end, const char *name, bool *
 		const char *want = mss_extraction_column_names[col];
 		if (flen != strlen(want) || strncasecmp(field, want, flen) != 0) {
 			quote_for_message(field, flen, quoted, sizeof(quoted));
-			set_error(err, errlen, "%s:1: header missing or wrong: column %zu is \"%s\", expected \"%s\"",
+			mss_set_error(err, errlen, "%s:1: header missing or wrong: column %zu is \"%s\", expected \"%s\"",
 				  name, col + 1, quoted, want);
 			return -1;
 		}
 		if (sep == NULL) {
 			if (col + 1 == MSS_EXTRACTION_COLUMNS)
 				return 0;
-			set_error(err, errlen, "%s:1: header has %zu columns, expected %d", name, col + 1,
+			mss_set_error(err, errlen, "%s:1: header has %zu columns, expected %d", name, col + 1,
 				  MSS_EXTRACTION_COLUMNS);
 			return -1;
 		}
 		field = sep + 1;
 	}
-	set_error(err, errlen, "%s:1: header has more than %d columns", name, MSS_EXTRACTION_COLUMNS);
+	mss_set_error(err, errlen, "%s:1: header has more than %d columns", name, MSS_EXTRACTION_COLUMNS);
 	return -1;
 }
 
@@ -412,7 +402,7 @@ int mss_extraction_read_memory(const char *data, size_t len, const char *name, u
 		err[0] = '\0';
 
 	if (len == 0) {
-		set_error(err, errlen, "%s:1: empty file", name);
+		mss_set_error(err, errlen, "%s:1: empty file", name);
 		return -1;
 	}
 	bad_off = utf8_invalid_offset((const unsigned char *)data, len);
@@ -421,7 +411,7 @@ int mss_extraction_read_memory(const char *data, size_t len, const char *name, u
 		const char *line_start = data + bad_off;
 		while (line_start > data && line_start[-1] != '\n')
 			line_start--;
-		set_error(err, errlen, "%s:%lu: not valid UTF-8 (byte 0x%02X at column %zu)", name, line,
+		mss_set_error(err, errlen, "%s:%lu: not valid UTF-8 (byte 0x%02X at column %zu)", name, line,
 			  (unsigned)(unsigned char)data[bad_off], (size_t)(data + bad_off - line_start) + 1);
 		return -1;
 	}
@@ -430,7 +420,7 @@ int mss_extraction_read_memory(const char *data, size_t len, const char *name, u
 	if (len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
 		p += 3;
 	if (p == data_end) {
-		set_error(err, errlen, "%s:1: empty file (only a byte order mark)", name);
+		mss_set_error(err, errlen, "%s:1: empty file (only a byte order mark)", name);
 		return -1;
 	}
 	end = line_end(p, data_end, &next);
@@ -449,7 +439,7 @@ int mss_extraction_read_memory(const char *data, size_t len, const char *name, u
 		stats->good++;
 		row.line = line;
 		if (cb != NULL && (ret = cb(&row, ctx)) != 0) {
-			set_error(err, errlen, "%s:%lu: reading stopped by the row handler", name, line);
+			mss_set_error(err, errlen, "%s:%lu: reading stopped by the row handler", name, line);
 			return ret;
 		}
 	}
@@ -457,7 +447,7 @@ int mss_extraction_read_memory(const char *data, size_t len, const char *name, u
 	/* Integer test of bad/rows > max_bad_percent/100; no overflow below 2^57 rows. */
 	if (stats->bad > 0 && (uint64_t)stats->bad * 100 > (uint64_t)max_bad_percent * stats->rows) {
 		unsigned long permille = (unsigned long)((uint64_t)stats->bad * 1000 / stats->rows);
-		set_error(err, errlen, "%s:%lu: %lu of %lu rows bad (%lu.%lu%%), more than %u%%; this one: %s", name,
+		mss_set_error(err, errlen, "%s:%lu: %lu of %lu rows bad (%lu.%lu%%), more than %u%%; this one: %s", name,
 			  stats->bad_lines[0], stats->bad, stats->rows, permille / 10, permille % 10, max_bad_percent,
 			  stats->bad_reasons[0]);
 		return -1;
@@ -479,30 +469,30 @@ int mss_extraction_read(const char *path, unsigned max_bad_percent, mss_extracti
 	memset(stats, 0, sizeof(*stats));
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
-		set_error(err, errlen, "%s:0: cannot open: %s", path, strerror_r(errno, ebuf, sizeof(ebuf)));
+		mss_set_error(err, errlen, "%s:0: cannot open: %s", path, strerror_r(errno, ebuf, sizeof(ebuf)));
 		return -1;
 	}
 	if (fstat(fd, &st) < 0) {
-		set_error(err, errlen, "%s:0: cannot stat: %s", path, strerror_r(errno, ebuf, sizeof(ebuf)));
+		mss_set_error(err, errlen, "%s:0: cannot stat: %s", path, strerror_r(errno, ebuf, sizeof(ebuf)));
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		set_error(err, errlen, "%s:0: not a regular file", path);
+		mss_set_error(err, errlen, "%s:0: not a regular file", path);
 		goto out;
 	}
 	if (st.st_size == 0) {
-		set_error(err, errlen, "%s:1: empty file", path);
+		mss_set_error(err, errlen, "%s:1: empty file", path);
 		goto out;
 	}
 	if ((uintmax_t)st.st_size > SIZE_MAX) {
-		set_error(err, errlen, "%s:0: file too large to map", path);
+		mss_set_error(err, errlen, "%s:0: file too large to map", path);
 		goto out;
 	}
 	/* The file is only read; a concurrent truncation would SIGBUS, which is why sync
 	   reads a copy it downloaded itself. */
 	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
 	if (map == MAP_FAILED) {
-		set_error(err, errlen, "%s:0: cannot map: %s", path, strerror_r(errno, ebuf, sizeof(ebuf)));
+		mss_set_error(err, errlen, "%s:0: cannot map: %s", path, strerror_r(errno, ebuf, sizeof(ebuf)));
 		goto out;
 	}
 	(void)madvise(map, (size_t)st.st_size, MADV_SEQUENTIAL);

@@ -13,6 +13,7 @@
 
 #include "addr.h"
 #include "dn.h"
+#include "readfile.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -875,52 +876,13 @@ out:
 /* Reads the whole regular file (at most MSS_TRUST_LIST_MAX_BYTES) into *data_r. */
 static int read_file(const char *path, char **data_r, size_t *len_r, char *err, size_t errlen)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	struct stat st;
-	char *data = NULL;
-	size_t len = 0;
-	int ret = -1;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY), ret;
 
 	if (fd < 0) {
 		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
 		return -1;
 	}
-	if (fstat(fd, &st) < 0) {
-		snprintf(err, errlen, "%s: cannot stat: %s", path, strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "%s: not a regular file", path);
-		goto out;
-	}
-	if (st.st_size > (off_t)MSS_TRUST_LIST_MAX_BYTES) {
-		snprintf(err, errlen, "%s: larger than %u bytes", path, MSS_TRUST_LIST_MAX_BYTES);
-		goto out;
-	}
-	data = malloc((size_t)st.st_size + 1);
-	if (data == NULL) {
-		snprintf(err, errlen, "%s: out of memory", path);
-		goto out;
-	}
-	while (len < (size_t)st.st_size) {
-		ssize_t n = read(fd, data + len, (size_t)st.st_size - len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
-			goto out;
-		}
-		if (n == 0)
-			break; /* shrank while we read: the parser judges what is there */
-		len += (size_t)n;
-	}
-	*data_r = data;
-	*len_r = len;
-	data = NULL;
-	ret = 0;
-out:
-	free(data);
+	ret = mss_read_fd(fd, path, MSS_TRUST_LIST_MAX_BYTES, data_r, len_r, err, errlen);
 	close(fd);
 	return ret;
 }

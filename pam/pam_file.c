@@ -1,6 +1,7 @@
 /* Files read as root (pam-u2f's open_safely): a file an unprivileged user could replace
    or write would decide who logs in. */
 #include "pam_mss_int.h"
+#include "readfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -73,45 +74,14 @@ int mss_pam_check_file(const char *path, bool relax_owner, char *err, size_t err
 int mss_pam_read_file(const char *path, bool relax_owner, size_t max, char **buf_r, size_t *len_r, char *err,
 		      size_t errlen)
 {
-	struct stat st;
-	char *buf = NULL;
-	size_t len = 0;
-	int fd;
+	int fd, ret;
 
 	*buf_r = NULL;
 	err[0] = '\0';
 	fd = mss_pam_open_safely(path, relax_owner, err, errlen);
 	if (fd < 0)
 		return -1;
-	if (fstat(fd, &st) < 0 || st.st_size < 0 || (size_t)st.st_size > max) {
-		snprintf(err, errlen, "%s: larger than %zu bytes", path, max);
-		goto fail;
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (buf == NULL) {
-		snprintf(err, errlen, "%s: out of memory", path);
-		goto fail;
-	}
-	while (len < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + len, (size_t)st.st_size - len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			snprintf(err, errlen, "%s: read error: %s", path, strerror(errno));
-			goto fail;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	buf[len] = '\0';
+	ret = mss_read_fd(fd, path, max, buf_r, len_r, err, errlen);
 	close(fd);
-	*buf_r = buf;
-	*len_r = len;
-	return 0;
-fail:
-	free(buf);
-	close(fd);
-	return -1;
+	return ret;
 }
