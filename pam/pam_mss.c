@@ -247,6 +247,26 @@ static int audit(struct mss_pam *ctx, const char *event, int rc)
 
 /* ---- authorisation shared by the methods ---- */
 
+static void set_bal_type(struct mss_pam *ctx, const struct mss_bal *bal)
+{
+	if (bal->type.len > 0 && bal->type.len < sizeof(ctx->bal_type)) {
+		memcpy(ctx->bal_type, bal->type.p, bal->type.len);
+		ctx->bal_type[bal->type.len] = '\0';
+	}
+}
+
+int mss_pam_user_bal(struct mss_pam *ctx, struct mss_bal *bal_r)
+{
+	int r = mss_snapshot_bal(ctx->snap, ctx->user_key, strlen(ctx->user_key), bal_r);
+
+	if (r <= 0) {
+		ctx->reason = r < 0 ? "internal_error" : mss_access_code(MSS_ACCESS_UNKNOWN_BAL);
+		return r < 0 ? PAM_AUTHINFO_UNAVAIL : PAM_USER_UNKNOWN;
+	}
+	set_bal_type(ctx, bal_r);
+	return PAM_SUCCESS;
+}
+
 int mss_pam_authorize_person(struct mss_pam *ctx, const char *idnat)
 {
 	struct mss_person person;
@@ -275,10 +295,7 @@ int mss_pam_authorize_person(struct mss_pam *ctx, const char *idnat)
 	}
 	memset(&bal, 0, sizeof(bal));
 	a = mss_access_person(ctx->snap, ctx->user_key, idnat, &bal);
-	if (bal.type.len > 0 && bal.type.len < sizeof(ctx->bal_type)) {
-		memcpy(ctx->bal_type, bal.type.p, bal.type.len);
-		ctx->bal_type[bal.type.len] = '\0';
-	}
+	set_bal_type(ctx, &bal);
 	ctx->reason = mss_access_code(a);
 	switch (a) {
 	case MSS_ACCESS_ALLOW:
@@ -441,15 +458,9 @@ static int account(struct mss_pam *ctx)
 		actor = data;
 	if (ctx->user_is_idnat)
 		return mss_pam_authorize_person(ctx, actor != NULL ? actor : ctx->user_key);
-	r = mss_snapshot_bal(ctx->snap, ctx->user_key, strlen(ctx->user_key), &bal);
-	if (r <= 0) {
-		ctx->reason = r < 0 ? "internal_error" : mss_access_code(MSS_ACCESS_UNKNOWN_BAL);
-		return r < 0 ? PAM_AUTHINFO_UNAVAIL : PAM_USER_UNKNOWN;
-	}
-	if (bal.type.len < sizeof(ctx->bal_type)) {
-		memcpy(ctx->bal_type, bal.type.p, bal.type.len);
-		ctx->bal_type[bal.type.len] = '\0';
-	}
+	r = mss_pam_user_bal(ctx, &bal);
+	if (r != PAM_SUCCESS)
+		return r;
 	if (!type_allowed(ctx, ctx->bal_type)) {
 		ctx->reason = "type_not_allowed";
 		return PAM_PERM_DENIED;

@@ -53,6 +53,9 @@ void mss_pam_log(const struct mss_pam *ctx, int priority, const char *fmt, ...) 
    idNat_PS (console) or a BAL they may act on (common/access.h). Sets ctx->actor,
    bal_type and reason. Returns PAM_SUCCESS or a failure code. */
 int mss_pam_authorize_person(struct mss_pam *ctx, const char *idnat);
+/* The BAL the username names, into BAL_R, with ctx->bal_type set. Returns PAM_SUCCESS,
+   PAM_USER_UNKNOWN (reason unknown_bal) or PAM_AUTHINFO_UNAVAIL (corrupt snapshot). */
+int mss_pam_user_bal(struct mss_pam *ctx, struct mss_bal *bal_r);
 /* Copies a string into a log-safe form (control characters, '\' and non-ASCII as \xHH). */
 void mss_pam_printable(const char *in, char *out, size_t outlen);
 

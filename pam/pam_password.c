@@ -40,18 +40,12 @@ static int find_person(struct mss_pam *ctx, char *idnat, size_t idnat_len)
 	int r;
 
 	if (ctx->user_is_idnat) {
-		snprintf(idnat, idnat_len, "%s", ctx->user_key);
+		snprintf(idnat, idnat_len, "%.20s", ctx->user_key); /* a valid idNat_PS: at most 20 */
 		return PAM_SUCCESS;
 	}
-	r = mss_snapshot_bal(ctx->snap, ctx->user_key, strlen(ctx->user_key), &bal);
-	if (r <= 0) {
-		ctx->reason = r < 0 ? "internal_error" : mss_access_code(MSS_ACCESS_UNKNOWN_BAL);
-		return r < 0 ? PAM_AUTHINFO_UNAVAIL : PAM_USER_UNKNOWN;
-	}
-	if (bal.type.len < sizeof(ctx->bal_type)) {
-		memcpy(ctx->bal_type, bal.type.p, bal.type.len);
-		ctx->bal_type[bal.type.len] = '\0';
-	}
+	r = mss_pam_user_bal(ctx, &bal);
+	if (r != PAM_SUCCESS)
+		return r;
 	if (strcmp(ctx->bal_type, "APP") == 0) {
 		ctx->reason = mss_access_code(MSS_ACCESS_APP_NOT_A_PERSON);
 		return PAM_AUTH_ERR;
