@@ -25,6 +25,7 @@
 
 #include "audit.h"
 #include "config.h"
+#include "tmpdir.h"
 
 #define ZEROS "0000000000000000000000000000000000000000000000000000000000000000"
 
@@ -35,11 +36,8 @@ static char logp[300];
 
 static int make_dir(void **state)
 {
-	const char *tmp = getenv("TMPDIR");
-
 	(void)state;
-	snprintf(dir, sizeof(dir), "%s/test_audit.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (mkdtemp(dir) == NULL)
+	if (test_tmpdir_make(dir, sizeof(dir), "test_audit") < 0)
 		return -1;
 	snprintf(logp, sizeof(logp), "%s/milter.log", dir);
 	return 0;
@@ -47,22 +45,8 @@ static int make_dir(void **state)
 
 static int remove_dir(void **state)
 {
-	DIR *d = opendir(dir);
-	struct dirent *e;
-
 	(void)state;
-	if (d == NULL)
-		return -1;
-	while ((e = readdir(d)) != NULL) {
-		char p[600];
-
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
-		unlink(p);
-	}
-	closedir(d);
-	return rmdir(dir);
+	return test_tmpdir_remove(dir);
 }
 
 static char *path_in(const char *name)

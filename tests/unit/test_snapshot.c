@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "snapshot.h"
+#include "tmpdir.h"
 
 #define BUILT 1700000000
 
@@ -34,11 +35,8 @@ static char snap_path[300];
 
 static int make_dir(void **state)
 {
-	const char *tmp = getenv("TMPDIR");
-
 	(void)state;
-	snprintf(test_dir, sizeof(test_dir), "%s/test_snapshot.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (mkdtemp(test_dir) == NULL)
+	if (test_tmpdir_make(test_dir, sizeof(test_dir), "test_snapshot") < 0)
 		return -1;
 	snprintf(snap_path, sizeof(snap_path), "%s/snapshot.cdb", test_dir);
 	return 0;
@@ -46,22 +44,8 @@ static int make_dir(void **state)
 
 static int remove_dir(void **state)
 {
-	DIR *d = opendir(test_dir);
-	struct dirent *e;
-
 	(void)state;
-	if (d == NULL)
-		return -1;
-	while ((e = readdir(d)) != NULL) {
-		char p[600];
-
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		snprintf(p, sizeof(p), "%s/%s", test_dir, e->d_name);
-		unlink(p);
-	}
-	closedir(d);
-	return rmdir(test_dir);
+	return test_tmpdir_remove(test_dir);
 }
 
 static size_t count_dir_entries(void)
