@@ -62,6 +62,13 @@ enum { SYNC_ALWAYS = 0, SYNC_BATCH = 1, SYNC_NONE = 2 };
 #define FIELD_MAX 4096
 #define GENESIS "0000000000000000000000000000000000000000000000000000000000000000"
 
+/* A growing buffer: a stack array first, the heap past it. */
+struct buf {
+	char *p;
+	size_t len, cap;
+	bool heap, oom;
+};
+
 struct mss_audit {
 	pthread_mutex_t mu; /* writers of this handle; held together with the file lock */
 	char *path, *head_path;
@@ -84,6 +91,11 @@ struct mss_audit {
 	time_t ts_sec;
 	char ts_text[24];
 	unsigned long long seq; /* records written by this handle (under mu) */
+	/* Queued records (mss_audit_queue; under mu): q.p[0] is a newline (see append_locked),
+	   then each record's body followed by the room seal() fills; q_body[i] its body length. */
+	struct buf q;
+	size_t *q_body, q_n, q_cap;
+	unsigned q_gen; /* fork_generation when the queue's first record came */
 
 	/* Durability; lock order: mu, then sync_mu. The leader holds neither while syncing;
 	   fd is only swapped (rotation) under both with nobody syncing. */
@@ -99,12 +111,6 @@ struct mss_audit {
 };
 
 /* ---- the record as a JSON line ---- */
-
-struct buf {
-	char *p;
-	size_t len, cap;
-	bool heap, oom;
-};
 
 static bool buf_reserve(struct buf *b, size_t more)
 {
@@ -578,6 +584,8 @@ void mss_audit_close(struct mss_audit *a)
 {
 	if (a == NULL)
 		return;
+	if (mss_audit_queued(a) > 0) /* callers that must know call mss_audit_write_queued first */
+		(void)mss_audit_write_queued(a, NULL, 0);
 	pthread_mutex_lock(&a->sync_mu);
 	while (a->syncing)
 		pthread_cond_wait(&a->sync_cv, &a->sync_mu);
@@ -597,6 +605,9 @@ void mss_audit_close(struct mss_audit *a)
 	pthread_cond_destroy(&a->sync_cv);
 	pthread_mutex_destroy(&a->sync_mu);
 	pthread_mutex_destroy(&a->mu);
+	if (a->q.heap)
+		free(a->q.p);
+	free(a->q_body);
 	free(a->path);
 	free(a->head_path);
 	free(a);
@@ -862,21 +873,162 @@ static int batch_sync(struct mss_audit *a, unsigned long long s, char *err, size
 
 /* ---- writing ---- */
 
+/* Under the lock: seals the record at P (BODY bytes formatted, TAIL_RESERVE - 1 more reserved
+   after them) in place: timestamp, prev, hash. PREV becomes the record's hash. Returns the
+   record's length with its newline, 0 when hashing failed. */
+static size_t seal(struct mss_audit *a, char *p, size_t body, char prev[HASH_HEX + 1])
+{
+	size_t n;
+
+	stamp(a, p + TS_OFFSET);
+	memcpy(p + body, "\"prev\":\"", 8);
+	memcpy(p + body + 8, prev, HASH_HEX);
+	memcpy(p + body + 8 + HASH_HEX, "\"}", 2);
+	if (sha256_hex(a->ctx, a->md, p, body + PREV_PART, NULL, 0, prev) < 0)
+		return 0;
+	n = body + PREV_PART - 1; /* the closing brace becomes `,"hash":"<64>"}\n` */
+	memcpy(p + n, ",\"hash\":\"", 9);
+	memcpy(p + n + 9, prev, HASH_HEX);
+	memcpy(p + n + 9 + HASH_HEX, "\"}\n", 3);
+	return n + HASH_SUFFIX + 1;
+}
+
+/* Under the lock: appends P[1..LEN) (P[0] is a newline, written too when the file ends with a
+   torn line: NL) with write(2) on the O_APPEND descriptor, and moves the chain to HASH.
+   N records. Nothing half-written stays in the file on failure. */
+static int append_locked(struct mss_audit *a, char *p, size_t len, bool nl, off_t size, char hash[HASH_HEX + 1],
+			 size_t n_records, char *err, size_t errlen)
+{
+	size_t start = nl ? 0 : 1;
+
+	for (size_t n = start; n < len;) {
+		ssize_t w = write(a->fd, p + n, len - n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			int e = w < 0 ? errno : ENOSPC;
+
+			/* We hold the lock: nobody appended since. */
+			if (n > start && ftruncate(a->fd, size) < 0)
+				a->size = -1;
+			set_err(err, errlen, e, "cannot write %s", a->path);
+			return -1;
+		}
+		n += (size_t)w;
+	}
+	a->size = size + (off_t)(len - start);
+	memcpy(a->last_hash, hash, HASH_HEX + 1);
+	a->have_hash = true;
+	/* The head is a hint for the next file; a failure here loses nothing of these records
+	   and the next write rewrites it. */
+	hash[HASH_HEX] = '\n';
+	(void)!pwrite(a->head_fd, hash, HASH_HEX + 1, 0);
+	hash[HASH_HEX] = '\0';
+	a->seq += n_records;
+	atomic_store(&a->written, a->seq);
+	return 0;
+}
+
+/* After the locks: durable as the handle's mode says, up to record S. */
+static int make_durable(struct mss_audit *a, unsigned long long s, char *err, size_t errlen)
+{
+	if (a->sync == SYNC_ALWAYS)
+		return wait_durable(a, s, err, errlen);
+	if (a->sync == SYNC_BATCH)
+		return batch_sync(a, s, err, errlen);
+	return 0;
+}
+
+static int lock_all(struct mss_audit *a, char *err, size_t errlen)
+{
+	pthread_mutex_lock(&a->mu);
+	if (lock_head(a) < 0) {
+		set_err(err, errlen, errno, "cannot lock %s", a->head_path);
+		pthread_mutex_unlock(&a->mu);
+		return -1;
+	}
+	return 0;
+}
+
+static void unlock_all(struct mss_audit *a)
+{
+	flock(a->head_fd, LOCK_UN);
+	pthread_mutex_unlock(&a->mu);
+}
+
+/* A forked child inherits the queue of its parent, who writes it: the child forgets it.
+   Called with mu held. */
+static void forget_parent_queue(struct mss_audit *a)
+{
+	if (a->q_n > 0 && a->q_gen != atomic_load(&fork_generation)) {
+		a->q_n = 0;
+		a->q.len = 1;
+	}
+}
+
+/* Writes the queue; mu held, not the file lock. *S_R: the last record's number. */
+static int write_queue_locked(struct mss_audit *a, unsigned long long *s_r, char *err, size_t errlen)
+{
+	char prev[HASH_HEX + 1];
+	off_t size = 0;
+	bool nl = false;
+	size_t off = 1;
+	int ret = -1;
+
+	forget_parent_queue(a);
+	*s_r = a->seq;
+	if (a->q_n == 0)
+		return 0;
+	if (lock_head(a) < 0) {
+		set_err(err, errlen, errno, "cannot lock %s", a->head_path);
+		return -1;
+	}
+	if (find_prev(a, prev, &nl, &size, err, errlen) < 0)
+		goto unlock;
+	for (size_t i = 0; i < a->q_n; i++) {
+		size_t n = seal(a, a->q.p + off, a->q_body[i], prev);
+
+		if (n == 0) {
+			set_err(err, errlen, 0, "SHA-256 failed");
+			goto unlock;
+		}
+		off += n;
+	}
+	if (append_locked(a, a->q.p, off, nl, size, prev, a->q_n, err, errlen) < 0)
+		goto unlock;
+	a->q_n = 0;
+	a->q.len = 1;
+	*s_r = a->seq;
+	ret = 0;
+unlock:
+	flock(a->head_fd, LOCK_UN);
+	return ret;
+}
+
 int mss_audit_write(struct mss_audit *a, const struct mss_audit_record *rec, char *err, size_t errlen)
 {
 	char stack[2048];
 	struct buf b = {.p = stack, .cap = sizeof(stack)};
-	char prev[HASH_HEX + 1], hash[HASH_HEX + 1];
+	char prev[HASH_HEX + 1];
 	unsigned long long s = 0;
-	size_t body, start, n;
+	size_t body, n;
 	off_t size = 0;
-	bool nl = false;
+	bool nl = false, queued;
 	int ret = -1;
 
 	if (a == NULL || rec == NULL) {
 		set_err(err, errlen, 0, "no audit handle");
 		return -1;
 	}
+	/* Records queued before this one go first: in the queue, then all at once. */
+	pthread_mutex_lock(&a->mu);
+	forget_parent_queue(a);
+	queued = a->q_n > 0;
+	pthread_mutex_unlock(&a->mu);
+	if (queued)
+		return mss_audit_queue(a, rec, err, errlen) < 0 ? -1 : mss_audit_write_queued(a, err, errlen);
+
 	/* A leading byte for the newline a torn tail may need; the record starts at 1. */
 	buf_puts(&b, "\n");
 	format_body(&b, a->component, rec);
@@ -884,69 +1036,146 @@ int mss_audit_write(struct mss_audit *a, const struct mss_audit_record *rec, cha
 		set_err(err, errlen, 0, "out of memory");
 		goto out;
 	}
-	body = b.len;
+	body = b.len - 1;
 
-	pthread_mutex_lock(&a->mu);
-	if (lock_head(a) < 0) {
-		set_err(err, errlen, errno, "cannot lock %s", a->head_path);
-		pthread_mutex_unlock(&a->mu);
+	if (lock_all(a, err, errlen) < 0)
 		goto out;
-	}
 	if (find_prev(a, prev, &nl, &size, err, errlen) < 0)
 		goto unlock;
-	stamp(a, b.p + 1 + TS_OFFSET);
-	b.len = body;
-	memcpy(b.p + b.len, "\"prev\":\"", 8);
-	memcpy(b.p + b.len + 8, prev, HASH_HEX);
-	memcpy(b.p + b.len + 8 + HASH_HEX, "\"}", 2);
-	b.len += PREV_PART;
-	if (sha256_hex(a->ctx, a->md, b.p + 1, b.len - 1, NULL, 0, hash) < 0) {
+	n = seal(a, b.p + 1, body, prev);
+	if (n == 0) {
 		set_err(err, errlen, 0, "SHA-256 failed");
 		goto unlock;
 	}
-	b.len--; /* the closing brace becomes `,"hash":"<64>"}\n` */
-	memcpy(b.p + b.len, ",\"hash\":\"", 9);
-	memcpy(b.p + b.len + 9, hash, HASH_HEX);
-	memcpy(b.p + b.len + 9 + HASH_HEX, "\"}\n", 3);
-	b.len += HASH_SUFFIX + 1;
-	start = nl ? 0 : 1;
-	for (n = start; n < b.len;) {
-		ssize_t w = write(a->fd, b.p + n, b.len - n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			int e = w < 0 ? errno : ENOSPC;
-
-			/* No half record in the file: we hold the lock, nobody appended since. */
-			if (n > start && ftruncate(a->fd, size) < 0)
-				a->size = -1;
-			set_err(err, errlen, e, "cannot write %s", a->path);
-			goto unlock;
-		}
-		n += (size_t)w;
-	}
-	a->size = size + (off_t)(b.len - start);
-	memcpy(a->last_hash, hash, HASH_HEX + 1);
-	a->have_hash = true;
-	/* The head is a hint for the next file; a failure here loses nothing of this record and
-	   the next record rewrites it. */
-	hash[HASH_HEX] = '\n';
-	(void)!pwrite(a->head_fd, hash, HASH_HEX + 1, 0);
-	s = ++a->seq;
-	atomic_store(&a->written, s);
+	if (append_locked(a, b.p, 1 + n, nl, size, prev, 1, err, errlen) < 0)
+		goto unlock;
+	s = a->seq;
 	ret = 0;
 unlock:
-	flock(a->head_fd, LOCK_UN);
-	pthread_mutex_unlock(&a->mu);
-	if (ret == 0 && a->sync == SYNC_ALWAYS)
-		ret = wait_durable(a, s, err, errlen);
-	else if (ret == 0 && a->sync == SYNC_BATCH)
-		ret = batch_sync(a, s, err, errlen);
+	unlock_all(a);
+	if (ret == 0)
+		ret = make_durable(a, s, err, errlen);
 out:
 	if (b.heap)
 		free(b.p);
 	return ret;
+}
+
+int mss_audit_queue(struct mss_audit *a, const struct mss_audit_record *rec, char *err, size_t errlen)
+{
+	char stack[2048];
+	struct buf b = {.p = stack, .cap = sizeof(stack)};
+	unsigned long long s = 0;
+	int ret = -1;
+	bool full;
+
+	if (a == NULL || rec == NULL) {
+		set_err(err, errlen, 0, "no audit handle");
+		return -1;
+	}
+	/* Formatted outside the lock, as a single write does. */
+	format_body(&b, a->component, rec);
+	if (b.oom) {
+		set_err(err, errlen, 0, "out of memory");
+		goto out;
+	}
+	pthread_mutex_lock(&a->mu);
+	forget_parent_queue(a);
+	if (a->q_n == a->q_cap) {
+		size_t cap = a->q_cap != 0 ? a->q_cap * 2 : 16;
+		size_t *body = realloc(a->q_body, cap * sizeof(*body));
+
+		if (body == NULL) {
+			set_err(err, errlen, 0, "out of memory");
+			goto unlock;
+		}
+		a->q_body = body;
+		a->q_cap = cap;
+	}
+	if (a->q.cap == 0) {
+		a->q = (struct buf){.p = malloc(4096), .cap = 4096, .heap = true};
+		if (a->q.p == NULL) {
+			a->q.cap = 0;
+			set_err(err, errlen, 0, "out of memory");
+			goto unlock;
+		}
+		buf_puts(&a->q, "\n");
+	}
+	a->q.oom = false;
+	if (!buf_reserve(&a->q, b.len + TAIL_RESERVE)) {
+		a->q.oom = false;
+		set_err(err, errlen, 0, "out of memory");
+		goto unlock;
+	}
+	if (a->q_n == 0)
+		a->q_gen = atomic_load(&fork_generation);
+	buf_put(&a->q, b.p, b.len);
+	a->q.len += TAIL_RESERVE - 2; /* room for prev, hash and the newline (see seal) */
+	a->q_body[a->q_n++] = b.len;
+	full = a->q_n >= MSS_AUDIT_QUEUE_RECORDS || a->q.len >= MSS_AUDIT_QUEUE_BYTES;
+	ret = 0;
+	if (full) {
+		ret = write_queue_locked(a, &s, err, errlen);
+		if (ret < 0) { /* not queued after all: the caller fails its operation */
+			a->q_n--;
+			a->q.len -= b.len + TAIL_RESERVE - 2;
+		}
+	}
+unlock:
+	pthread_mutex_unlock(&a->mu);
+	if (ret == 0 && full)
+		ret = make_durable(a, s, err, errlen);
+out:
+	if (b.heap)
+		free(b.p);
+	return ret;
+}
+
+int mss_audit_write_queued(struct mss_audit *a, char *err, size_t errlen)
+{
+	unsigned long long s;
+	int ret;
+
+	if (a == NULL) {
+		set_err(err, errlen, 0, "no audit handle");
+		return -1;
+	}
+	pthread_mutex_lock(&a->mu);
+	ret = write_queue_locked(a, &s, err, errlen);
+	pthread_mutex_unlock(&a->mu);
+	return ret == 0 ? make_durable(a, s, err, errlen) : -1;
+}
+
+size_t mss_audit_queued(struct mss_audit *a)
+{
+	size_t n;
+
+	if (a == NULL)
+		return 0;
+	pthread_mutex_lock(&a->mu);
+	forget_parent_queue(a);
+	n = a->q_n;
+	pthread_mutex_unlock(&a->mu);
+	return n;
+}
+
+void mss_audit_discard_queued(struct mss_audit *a, void (*fn)(void *ctx, const char *record, size_t len), void *ctx)
+{
+	size_t off = 1;
+
+	if (a == NULL)
+		return;
+	pthread_mutex_lock(&a->mu);
+	forget_parent_queue(a);
+	for (size_t i = 0; i < a->q_n; i++) {
+		/* The body ends with its last field's comma. */
+		if (fn != NULL)
+			fn(ctx, a->q.p + off, a->q_body[i] - 1);
+		off += a->q_body[i] + TAIL_RESERVE - 2;
+	}
+	a->q_n = 0;
+	a->q.len = a->q.cap != 0 ? 1 : 0;
+	pthread_mutex_unlock(&a->mu);
 }
 
 int mss_audit_flush(struct mss_audit *a, char *err, size_t errlen)

@@ -74,6 +74,25 @@ int mss_audit_write(struct mss_audit *a, const struct mss_audit_record *rec, cha
 /* Makes every record this handle has written so far durable, whatever its sync mode (one
    record that matters more than the others, on a batch handle). 0, or -1 with err set. */
 int mss_audit_flush(struct mss_audit *a, char *err, size_t errlen);
+/* Deferred writing, for a caller that answers first and writes right after (the Dovecot
+   plugin with `[dovecot] audit_sync = batch`): the record is formatted now and kept in the
+   handle; the next mss_audit_write_queued, mss_audit_write or mss_audit_close chains, stamps
+   and appends every queued record, in order, under one lock with one write(2). Past
+   MSS_AUDIT_QUEUE_RECORDS records or MSS_AUDIT_QUEUE_BYTES bytes the queue is written at once.
+   A forked child does not inherit its parent's queue. 0, or -1 with err set (out of memory,
+   or writing the full queue failed): then this record is not queued. Thread-safe. */
+#define MSS_AUDIT_QUEUE_RECORDS 256
+#define MSS_AUDIT_QUEUE_BYTES (256 * 1024)
+int mss_audit_queue(struct mss_audit *a, const struct mss_audit_record *rec, char *err, size_t errlen);
+/* Writes the queued records, synced as the handle's mode says. 0 (also when none is queued),
+   or -1 with err set: they stay queued, and the next write tries them again. */
+int mss_audit_write_queued(struct mss_audit *a, char *err, size_t errlen);
+size_t mss_audit_queued(struct mss_audit *a);
+/* The last resort for records that cannot be written (the trail stays unwritable and the
+   process ends): each queued record, in order, goes to FN as its JSON fields without the
+   timestamp's value, prev and hash (LEN bytes, no trailing brace), then the queue is empty. */
+void mss_audit_discard_queued(struct mss_audit *a, void (*fn)(void *ctx, const char *record, size_t len), void *ctx);
+/* Writes what is queued (see above), makes the last second durable, and frees A. */
 void mss_audit_close(struct mss_audit *a);
 
 /* Verification of a series of files, in order: 0 intact; 1 with err naming FILE:LINE and what

@@ -212,6 +212,7 @@ static struct {
 	struct mss_audit *audit;
 	char *audit_key;		/* directory + sync mode the handle was opened with */
 	const struct mss_config *audit_cfg; /* the configuration audit_key was last checked for */
+	bool flush_failed; /* the last write of queued records failed: they wait in the queue */
 } proc;
 
 int mss_dc_snapshot(const struct mss_config *cfg, const struct mss_snapshot **snap_r, char *err, size_t errlen)
@@ -388,7 +389,36 @@ int mss_dc_trace(const struct mss_dc_session *s, const struct mss_dc_action *act
 	if (a == NULL)
 		return -1;
 	mss_dc_record_build(s, act, &rec, scratch, sizeof(scratch));
-	return mss_audit_write(a, &rec, err, errlen);
+	if (mss_config_num(s->cfg, MSS_OPT_DOVECOT_AUDIT_SYNC) == 0)
+		return mss_audit_write(a, &rec, err, errlen);
+	/* batch, none: queued, written as soon as Dovecot has answered (mss_dc_trace_flush from
+	   the glue's timer). Once such a write failed, nothing more is queued before the trail
+	   takes the waiting records again: the action fails (fail closed). */
+	if (proc.flush_failed) {
+		if (mss_audit_write_queued(a, err, errlen) < 0)
+			return -1;
+		proc.flush_failed = false;
+	}
+	return mss_audit_queue(a, &rec, err, errlen);
+}
+
+bool mss_dc_trace_pending(void)
+{
+	return mss_audit_queued(proc.audit) > 0;
+}
+
+int mss_dc_trace_flush(char *err, size_t errlen)
+{
+	if (proc.audit == NULL)
+		return 0;
+	proc.flush_failed = mss_audit_write_queued(proc.audit, err, errlen) < 0;
+	return proc.flush_failed ? -1 : 0;
+}
+
+void mss_dc_trace_discard(void (*fn)(void *ctx, const char *record, size_t len), void *ctx)
+{
+	mss_audit_discard_queued(proc.audit, fn, ctx);
+	proc.flush_failed = false;
 }
 
 void mss_dc_denied_text(const struct mss_dc_session *s, enum mss_dc_right r, char *out, size_t outlen)

@@ -125,9 +125,20 @@ struct mss_dc_action {
 struct mss_audit_record;
 void mss_dc_record_build(const struct mss_dc_session *s, const struct mss_dc_action *act,
 			 struct mss_audit_record *rec, char *scratch, size_t scratch_len);
-/* Writes one action record (when S->traced). 0, or -1 with err set: the caller fails the
-   operation when it still can (fail closed: no untraced read). */
+/* Traces one action (when S->traced). With `[dovecot] audit_sync = always` the record is
+   written and on disk when this returns; with batch or none it is queued, and the glue writes
+   the queue as soon as Dovecot has answered (mss_dc_trace_pending, mss_dc_trace_flush): the
+   answer does not wait for the trail, the next command does. 0, or -1 with err set: the
+   caller fails the operation when it still can (fail closed: no untraced read); after a failed
+   flush every trace tries the waiting records first and fails while the trail refuses them. */
 int mss_dc_trace(const struct mss_dc_session *s, const struct mss_dc_action *act, char *err, size_t errlen);
+/* Whether records of this process wait in the queue. */
+bool mss_dc_trace_pending(void);
+/* Writes the waiting records. 0, or -1 with err set: they stay queued. */
+int mss_dc_trace_flush(char *err, size_t errlen);
+/* The last resort when the process ends and the trail still refuses them: each waiting record
+   goes to FN (the glue writes it to Dovecot's error log), and the queue is emptied. */
+void mss_dc_trace_discard(void (*fn)(void *ctx, const char *record, size_t len), void *ctx);
 
 /* A Message-ID header value made fit for a record: unfolded, control characters dropped,
    surrounding blanks trimmed, at most OUTLEN-1 bytes (cut at a UTF-8 boundary). */

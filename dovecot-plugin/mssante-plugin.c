@@ -18,6 +18,7 @@
 #include "array.h"
 #include "str.h"
 #include "net.h"
+#include "ioloop.h"
 #include "module-context.h"
 #include "seq-range-array.h"
 #include "mail-user.h"
@@ -133,12 +134,59 @@ static const char *mail_message_id(struct mssante_user *muser, struct mail *mail
 	return ret > 0 ? value : NULL;
 }
 
+/* ---- the trace: records queued during a command, written once it is answered ---- */
+
+/* Armed when a record is queued; runs at the ioloop's next turn, that is once the command's
+   answer has been handed to the client and before the next command is read. */
+static struct timeout *mssante_flush_to;
+
+static void flush_trace(void *context ATTR_UNUSED)
+{
+	char err[512];
+
+	timeout_remove(&mssante_flush_to);
+	if (mss_dc_trace_flush(err, sizeof(err)) < 0)
+		i_error("mssante: audit records wait in memory, the trail refuses them: %s "
+			"(further reads and changes fail until it takes them)", err);
+}
+
+static void trace_queued(void)
+{
+	if (mssante_flush_to != NULL || !mss_dc_trace_pending())
+		return;
+	if (current_ioloop != NULL)
+		mssante_flush_to = timeout_add_short(0, flush_trace, NULL);
+	else
+		flush_trace(NULL);
+}
+
+static void log_unwritten(void *context, const char *record, size_t len)
+{
+	struct mssante_user *muser = context;
+
+	e_error(muser->event, "audit record lost from the trail, kept here: %.*s}", (int)len, record);
+}
+
+/* At the end of a session: nothing stays queued. What the trail still refuses goes to
+   Dovecot's error log, the last place left for it. */
+static void flush_trace_now(struct mssante_user *muser)
+{
+	char err[512];
+
+	timeout_remove(&mssante_flush_to);
+	if (mss_dc_trace_flush(err, sizeof(err)) < 0) {
+		e_error(muser->event, "audit trail unwritable at the end of the session: %s", err);
+		mss_dc_trace_discard(log_unwritten, muser);
+	}
+}
+
 static void trace(struct mssante_user *muser, const struct mss_dc_action *act)
 {
 	char err[512];
 
 	if (mss_dc_trace(&muser->session, act, err, sizeof(err)) < 0)
 		e_error(muser->event, "audit record '%s' on %s failed: %s", act->event, muser->session.bal, err);
+	trace_queued();
 }
 
 /* A refused action: traced, logged, and the sentence kept for the client. */
@@ -224,6 +272,7 @@ static int read_check(struct mssante_user *muser, struct mssante_mail *mmail, st
 				       "mssante: the access trace cannot be written; try again later");
 		return -1;
 	}
+	trace_queued();
 	mmail->read_traced_uid = mail->uid;
 	return 0;
 }
@@ -744,6 +793,7 @@ static void mssante_user_deinit(struct mail_user *user)
 	struct mssante_user *muser = MSSANTE_USER_CONTEXT(user);
 
 	i_assert(muser != NULL);
+	flush_trace_now(muser);
 	if (muser->session_open)
 		mss_dc_session_close(&muser->session);
 	muser->session_open = FALSE;

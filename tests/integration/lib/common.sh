@@ -9,7 +9,7 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/mss-test.XXXXXX")
 export MSSANTE_CONF="$T/none.conf"
 cleanup_hooks=""
 at_exit() { cleanup_hooks="$1; $cleanup_hooks"; }
-trap 'set +e; eval "$cleanup_hooks"; rm -rf "$T"' EXIT
+trap 'set +e; eval "$cleanup_hooks"; [ -n "${KEEP_T:-}" ] || rm -rf "$T"' EXIT
 
 checks=0
 fail() {
