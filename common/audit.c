@@ -91,11 +91,15 @@ struct mss_audit {
 	time_t ts_sec;
 	char ts_text[24];
 	unsigned long long seq; /* records written by this handle (under mu) */
-	/* Queued records (mss_audit_queue; under mu): q.p[0] is a newline (see append_locked),
-	   then each record's body followed by the room seal() fills; q_body[i] its body length. */
-	struct buf q;
-	size_t *q_body, q_n, q_cap;
+	/* Queued records (mss_audit_queue; under mu), each a copy of the caller's record with
+	   the time it came; q_bytes their size. Formatted when written, into q: q.p[0] is a
+	   newline (see append_locked), then each body followed by the room seal() fills, q_body[i]
+	   the body's length. */
+	struct queued **q_recs;
+	size_t q_n, q_cap, q_bytes;
 	unsigned q_gen; /* fork_generation when the queue's first record came */
+	struct buf q;
+	size_t *q_body, q_body_cap;
 
 	/* Durability; lock order: mu, then sync_mu. The leader holds neither while syncing;
 	   fd is only swapped (rotation) under both with nobody syncing. */
@@ -605,6 +609,9 @@ void mss_audit_close(struct mss_audit *a)
 	pthread_cond_destroy(&a->sync_cv);
 	pthread_mutex_destroy(&a->sync_mu);
 	pthread_mutex_destroy(&a->mu);
+	for (size_t i = 0; i < a->q_n; i++)
+		free(a->q_recs[i]);
+	free(a->q_recs);
 	if (a->q.heap)
 		free(a->q.p);
 	free(a->q_body);
@@ -762,14 +769,17 @@ static int find_prev(struct mss_audit *a, char prev[HASH_HEX + 1], bool *nl_r, o
 	return 0;
 }
 
-/* "2026-11-23T21:30:00.123Z" */
-static void stamp(struct mss_audit *a, char *out)
+/* "2026-11-23T21:30:00.123Z" of AT, or of now when AT is NULL. */
+static void stamp(struct mss_audit *a, char *out, const struct timespec *at)
 {
 	struct timespec ts;
 	struct tm tm;
 	int ms;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
+	if (at != NULL)
+		ts = *at;
+	else
+		clock_gettime(CLOCK_REALTIME, &ts);
 	if (ts.tv_sec != a->ts_sec || a->ts_text[0] == '\0') {
 		gmtime_r(&ts.tv_sec, &tm);
 		strftime(a->ts_text, sizeof(a->ts_text), "%Y-%m-%dT%H:%M:%S", &tm);
@@ -874,13 +884,13 @@ static int batch_sync(struct mss_audit *a, unsigned long long s, char *err, size
 /* ---- writing ---- */
 
 /* Under the lock: seals the record at P (BODY bytes formatted, TAIL_RESERVE - 1 more reserved
-   after them) in place: timestamp, prev, hash. PREV becomes the record's hash. Returns the
-   record's length with its newline, 0 when hashing failed. */
-static size_t seal(struct mss_audit *a, char *p, size_t body, char prev[HASH_HEX + 1])
+   after them) in place: timestamp (AT, or now), prev, hash. PREV becomes the record's hash.
+   Returns the record's length with its newline, 0 when hashing failed. */
+static size_t seal(struct mss_audit *a, char *p, size_t body, char prev[HASH_HEX + 1], const struct timespec *at)
 {
 	size_t n;
 
-	stamp(a, p + TS_OFFSET);
+	stamp(a, p + TS_OFFSET, at);
 	memcpy(p + body, "\"prev\":\"", 8);
 	memcpy(p + body + 8, prev, HASH_HEX);
 	memcpy(p + body + 8 + HASH_HEX, "\"}", 2);
@@ -957,14 +967,125 @@ static void unlock_all(struct mss_audit *a)
 	pthread_mutex_unlock(&a->mu);
 }
 
+/* ---- the queue ---- */
+
+/* A queued record: the caller's record with its strings copied behind it, in one block. */
+struct queued {
+	struct timespec at;
+	struct mss_audit_record rec;
+};
+
+static void drop_queue(struct mss_audit *a)
+{
+	for (size_t i = 0; i < a->q_n; i++)
+		free(a->q_recs[i]);
+	a->q_n = 0;
+	a->q_bytes = 0;
+}
+
 /* A forked child inherits the queue of its parent, who writes it: the child forgets it.
    Called with mu held. */
 static void forget_parent_queue(struct mss_audit *a)
 {
-	if (a->q_n > 0 && a->q_gen != atomic_load(&fork_generation)) {
-		a->q_n = 0;
-		a->q.len = 1;
+	if (a->q_n > 0 && a->q_gen != atomic_load(&fork_generation))
+		drop_queue(a);
+}
+
+static size_t str_size(const char *s)
+{
+	return s != NULL ? strnlen(s, FIELD_MAX + 4) + 1 : 0;
+}
+
+/* Copies S (cut like put_json_string would) to *AT; returns the copy, NULL for NULL. */
+static const char *str_copy(const char *s, char **at)
+{
+	size_t n;
+	char *out = *at;
+
+	if (s == NULL)
+		return NULL;
+	n = strnlen(s, FIELD_MAX + 3);
+	memcpy(out, s, n);
+	out[n] = '\0';
+	*at += n + 1;
+	return out;
+}
+
+#define REC_STRINGS(r)                                                                                                 \
+	X(event) X(queue_id) X(client) X(tls_version) X(tls_cipher) X(tls_peer_cn) X(tls_issuer_cn) X(service)        \
+	X(method) X(auth_user) X(actor) X(bal) X(bal_type) X(mailbox) X(from) X(message_id) X(mss_nil) X(mss_ins)      \
+	X(mss_codecda) X(decision) X(reason)
+
+static struct queued *queued_copy(const struct mss_audit_record *r, size_t *size_r)
+{
+	size_t size = sizeof(struct queued) + r->n_rcpt * sizeof(struct mss_audit_rcpt);
+	struct queued *q;
+	char *at;
+
+#define X(f) size += str_size(r->f);
+	REC_STRINGS(r)
+#undef X
+	for (size_t i = 0; r->rcpt != NULL && i < r->n_rcpt; i++)
+		size += str_size(r->rcpt[i].addr) + str_size(r->rcpt[i].decision) + str_size(r->rcpt[i].reason);
+	q = malloc(size);
+	if (q == NULL)
+		return NULL;
+	q->rec = *r;
+	at = (char *)(q + 1) + r->n_rcpt * sizeof(struct mss_audit_rcpt);
+#define X(f) q->rec.f = str_copy(r->f, &at);
+	REC_STRINGS(r)
+#undef X
+	if (r->rcpt != NULL && r->n_rcpt > 0) {
+		struct mss_audit_rcpt *rc = (struct mss_audit_rcpt *)(q + 1);
+
+		for (size_t i = 0; i < r->n_rcpt; i++) {
+			rc[i].addr = str_copy(r->rcpt[i].addr, &at);
+			rc[i].decision = str_copy(r->rcpt[i].decision, &at);
+			rc[i].reason = str_copy(r->rcpt[i].reason, &at);
+		}
+		q->rec.rcpt = rc;
+	} else {
+		q->rec.rcpt = NULL;
+		q->rec.n_rcpt = 0;
 	}
+	*size_r = size;
+	return q;
+}
+
+/* Formats the queued records into q, each followed by the room seal() needs. mu held. */
+static int format_queue(struct mss_audit *a, char *err, size_t errlen)
+{
+	if (a->q_body_cap < a->q_n) {
+		size_t *body = realloc(a->q_body, a->q_n * sizeof(*body));
+
+		if (body == NULL)
+			goto oom;
+		a->q_body = body;
+		a->q_body_cap = a->q_n;
+	}
+	if (a->q.cap == 0) {
+		a->q = (struct buf){.p = malloc(4096), .cap = 4096, .heap = true};
+		if (a->q.p == NULL) {
+			a->q.cap = 0;
+			goto oom;
+		}
+	}
+	a->q.len = 0;
+	a->q.oom = false;
+	buf_puts(&a->q, "\n");
+	for (size_t i = 0; i < a->q_n; i++) {
+		size_t start = a->q.len;
+
+		format_body(&a->q, a->component, &a->q_recs[i]->rec);
+		if (!buf_reserve(&a->q, TAIL_RESERVE))
+			goto oom;
+		a->q_body[i] = a->q.len - start;
+		a->q.len += TAIL_RESERVE - 2; /* room for prev, hash and the newline (see seal) */
+	}
+	return 0;
+oom:
+	set_err(err, errlen, 0, "out of memory");
+	return -1;
 }
 
 /* Writes the queue; mu held, not the file lock. *S_R: the last record's number. */
@@ -980,6 +1101,9 @@ static int write_queue_locked(struct mss_audit *a, unsigned long long *s_r, char
 	*s_r = a->seq;
 	if (a->q_n == 0)
 		return 0;
+	/* Formatted before the file lock: other processes wait only for the append. */
+	if (format_queue(a, err, errlen) < 0)
+		return -1;
 	if (lock_head(a) < 0) {
 		set_err(err, errlen, errno, "cannot lock %s", a->head_path);
 		return -1;
@@ -987,7 +1111,7 @@ static int write_queue_locked(struct mss_audit *a, unsigned long long *s_r, char
 	if (find_prev(a, prev, &nl, &size, err, errlen) < 0)
 		goto unlock;
 	for (size_t i = 0; i < a->q_n; i++) {
-		size_t n = seal(a, a->q.p + off, a->q_body[i], prev);
+		size_t n = seal(a, a->q.p + off, a->q_body[i], prev, &a->q_recs[i]->at);
 
 		if (n == 0) {
 			set_err(err, errlen, 0, "SHA-256 failed");
@@ -997,8 +1121,7 @@ static int write_queue_locked(struct mss_audit *a, unsigned long long *s_r, char
 	}
 	if (append_locked(a, a->q.p, off, nl, size, prev, a->q_n, err, errlen) < 0)
 		goto unlock;
-	a->q_n = 0;
-	a->q.len = 1;
+	drop_queue(a);
 	*s_r = a->seq;
 	ret = 0;
 unlock:
@@ -1042,7 +1165,7 @@ int mss_audit_write(struct mss_audit *a, const struct mss_audit_record *rec, cha
 		goto out;
 	if (find_prev(a, prev, &nl, &size, err, errlen) < 0)
 		goto unlock;
-	n = seal(a, b.p + 1, body, prev);
+	n = seal(a, b.p + 1, body, prev, NULL);
 	if (n == 0) {
 		set_err(err, errlen, 0, "SHA-256 failed");
 		goto unlock;
@@ -1063,71 +1186,55 @@ out:
 
 int mss_audit_queue(struct mss_audit *a, const struct mss_audit_record *rec, char *err, size_t errlen)
 {
-	char stack[2048];
-	struct buf b = {.p = stack, .cap = sizeof(stack)};
+	struct queued *q;
 	unsigned long long s = 0;
+	size_t size;
 	int ret = -1;
-	bool full;
+	bool full = false;
 
 	if (a == NULL || rec == NULL) {
 		set_err(err, errlen, 0, "no audit handle");
 		return -1;
 	}
-	/* Formatted outside the lock, as a single write does. */
-	format_body(&b, a->component, rec);
-	if (b.oom) {
+	/* A copy now, with the time of the action; formatted, chained and written later. */
+	q = queued_copy(rec, &size);
+	if (q == NULL) {
 		set_err(err, errlen, 0, "out of memory");
-		goto out;
+		return -1;
 	}
+	clock_gettime(CLOCK_REALTIME, &q->at);
 	pthread_mutex_lock(&a->mu);
 	forget_parent_queue(a);
 	if (a->q_n == a->q_cap) {
 		size_t cap = a->q_cap != 0 ? a->q_cap * 2 : 16;
-		size_t *body = realloc(a->q_body, cap * sizeof(*body));
+		struct queued **recs = realloc(a->q_recs, cap * sizeof(*recs));
 
-		if (body == NULL) {
+		if (recs == NULL) {
 			set_err(err, errlen, 0, "out of memory");
+			free(q);
 			goto unlock;
 		}
-		a->q_body = body;
+		a->q_recs = recs;
 		a->q_cap = cap;
-	}
-	if (a->q.cap == 0) {
-		a->q = (struct buf){.p = malloc(4096), .cap = 4096, .heap = true};
-		if (a->q.p == NULL) {
-			a->q.cap = 0;
-			set_err(err, errlen, 0, "out of memory");
-			goto unlock;
-		}
-		buf_puts(&a->q, "\n");
-	}
-	a->q.oom = false;
-	if (!buf_reserve(&a->q, b.len + TAIL_RESERVE)) {
-		a->q.oom = false;
-		set_err(err, errlen, 0, "out of memory");
-		goto unlock;
 	}
 	if (a->q_n == 0)
 		a->q_gen = atomic_load(&fork_generation);
-	buf_put(&a->q, b.p, b.len);
-	a->q.len += TAIL_RESERVE - 2; /* room for prev, hash and the newline (see seal) */
-	a->q_body[a->q_n++] = b.len;
-	full = a->q_n >= MSS_AUDIT_QUEUE_RECORDS || a->q.len >= MSS_AUDIT_QUEUE_BYTES;
+	a->q_recs[a->q_n++] = q;
+	a->q_bytes += size;
+	full = a->q_n >= MSS_AUDIT_QUEUE_RECORDS || a->q_bytes >= MSS_AUDIT_QUEUE_BYTES;
 	ret = 0;
 	if (full) {
 		ret = write_queue_locked(a, &s, err, errlen);
 		if (ret < 0) { /* not queued after all: the caller fails its operation */
 			a->q_n--;
-			a->q.len -= b.len + TAIL_RESERVE - 2;
+			a->q_bytes -= size;
+			free(q);
 		}
 	}
 unlock:
 	pthread_mutex_unlock(&a->mu);
 	if (ret == 0 && full)
 		ret = make_durable(a, s, err, errlen);
-out:
-	if (b.heap)
-		free(b.p);
 	return ret;
 }
 
@@ -1161,20 +1268,22 @@ size_t mss_audit_queued(struct mss_audit *a)
 
 void mss_audit_discard_queued(struct mss_audit *a, void (*fn)(void *ctx, const char *record, size_t len), void *ctx)
 {
-	size_t off = 1;
-
 	if (a == NULL)
 		return;
 	pthread_mutex_lock(&a->mu);
 	forget_parent_queue(a);
-	for (size_t i = 0; i < a->q_n; i++) {
-		/* The body ends with its last field's comma. */
-		if (fn != NULL)
-			fn(ctx, a->q.p + off, a->q_body[i] - 1);
-		off += a->q_body[i] + TAIL_RESERVE - 2;
+	for (size_t i = 0; fn != NULL && i < a->q_n; i++) {
+		char stack[2048];
+		struct buf b = {.p = stack, .cap = sizeof(stack)};
+
+		format_body(&b, a->component, &a->q_recs[i]->rec);
+		stamp(a, b.p + TS_OFFSET, &a->q_recs[i]->at);
+		if (!b.oom && b.len > 0)
+			fn(ctx, b.p, b.len - 1); /* the body ends with its last field's comma */
+		if (b.heap)
+			free(b.p);
 	}
-	a->q_n = 0;
-	a->q.len = a->q.cap != 0 ? 1 : 0;
+	drop_queue(a);
 	pthread_mutex_unlock(&a->mu);
 }
 

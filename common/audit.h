@@ -74,7 +74,7 @@ int mss_audit_write(struct mss_audit *a, const struct mss_audit_record *rec, cha
 /* Makes every record this handle has written so far durable, whatever its sync mode (one
    record that matters more than the others, on a batch handle). 0, or -1 with err set. */
 int mss_audit_flush(struct mss_audit *a, char *err, size_t errlen);
-/* Deferred writing, for a caller that answers first and writes right after (the Dovecot
+/* Deferred writing, for a caller that answers first and writes a moment later (the Dovecot
    plugin with `[dovecot] audit_sync = batch`): the record is formatted now and kept in the
    handle; the next mss_audit_write_queued, mss_audit_write or mss_audit_close chains, stamps
    and appends every queued record, in order, under one lock with one write(2). Past

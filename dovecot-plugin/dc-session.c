@@ -391,9 +391,9 @@ int mss_dc_trace(const struct mss_dc_session *s, const struct mss_dc_action *act
 	mss_dc_record_build(s, act, &rec, scratch, sizeof(scratch));
 	if (mss_config_num(s->cfg, MSS_OPT_DOVECOT_AUDIT_SYNC) == 0)
 		return mss_audit_write(a, &rec, err, errlen);
-	/* batch, none: queued, written as soon as Dovecot has answered (mss_dc_trace_flush from
-	   the glue's timer). Once such a write failed, nothing more is queued before the trail
-	   takes the waiting records again: the action fails (fail closed). */
+	/* batch, none: queued, written with the others of the next moment (mss_dc_trace_flush
+	   from the glue's timer). Once such a write failed, nothing more is queued before the
+	   trail takes the waiting records again: the action fails (fail closed). */
 	if (proc.flush_failed) {
 		if (mss_audit_write_queued(a, err, errlen) < 0)
 			return -1;

@@ -127,8 +127,8 @@ void mss_dc_record_build(const struct mss_dc_session *s, const struct mss_dc_act
 			 struct mss_audit_record *rec, char *scratch, size_t scratch_len);
 /* Traces one action (when S->traced). With `[dovecot] audit_sync = always` the record is
    written and on disk when this returns; with batch or none it is queued, and the glue writes
-   the queue as soon as Dovecot has answered (mss_dc_trace_pending, mss_dc_trace_flush): the
-   answer does not wait for the trail, the next command does. 0, or -1 with err set: the
+   the queue a moment later (mss_dc_trace_pending, mss_dc_trace_flush: at most 100 ms, see
+   mssante-plugin.c), at the end of the session, or when it is full. 0, or -1 with err set: the
    caller fails the operation when it still can (fail closed: no untraced read); after a failed
    flush every trace tries the waiting records first and fails while the trail refuses them. */
 int mss_dc_trace(const struct mss_dc_session *s, const struct mss_dc_action *act, char *err, size_t errlen);

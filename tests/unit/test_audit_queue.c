@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "audit.h"
@@ -120,6 +121,52 @@ static void test_queued_records_wait_then_keep_their_order(void **state)
 	check_chain_independently(lines, n, ZEROS);
 	free_lines(lines, n);
 	assert_verifies(logp, 5);
+}
+
+/* Milliseconds since the epoch of a record's "ts". */
+static long long ts_ms(const char *line)
+{
+	const char *t = strstr(line, "\"ts\":\"");
+	struct tm tm = {0};
+	int ms = 0;
+
+	assert_non_null(t);
+	assert_int_equal(sscanf(t + 6, "%d-%d-%dT%d:%d:%d.%dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+				&tm.tm_min, &tm.tm_sec, &ms),
+			 7);
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	return (long long)timegm(&tm) * 1000 + ms;
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A queued record carries the time it was queued (the action's), not the time it was written. */
+static void test_queued_record_keeps_its_time(void **state)
+{
+	struct mss_audit *a;
+	char err[256], **lines;
+	long long before, after;
+	size_t n;
+
+	(void)state;
+	a = open_or_die(logp, 1);
+	before = now_ms();
+	queue_one(a, "q1");
+	after = now_ms();
+	usleep(400 * 1000);
+	assert_int_equal(mss_audit_write_queued(a, err, sizeof(err)), 0);
+	mss_audit_close(a);
+	n = lines_of(logp, &lines);
+	assert_int_equal(n, 1);
+	assert_true(ts_ms(lines[0]) >= before && ts_ms(lines[0]) <= after);
+	free_lines(lines, n);
 }
 
 static void test_full_queue_writes_itself(void **state)
@@ -294,6 +341,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_queued_records_wait_then_keep_their_order, make_dir, remove_dir),
+	    cmocka_unit_test_setup_teardown(test_queued_record_keeps_its_time, make_dir, remove_dir),
 	    cmocka_unit_test_setup_teardown(test_full_queue_writes_itself, make_dir, remove_dir),
 	    cmocka_unit_test_setup_teardown(test_close_writes_the_queue, make_dir, remove_dir),
 	    cmocka_unit_test_setup_teardown(test_failed_write_keeps_the_queue, make_dir, remove_dir),
