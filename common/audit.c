@@ -186,6 +186,27 @@ static size_t utf8_seq_len(const unsigned char *p, size_t avail)
 	return len;
 }
 
+/* Bytes copied as they are into a JSON string: printable ASCII but `"` and `\`. A table, as
+   every byte of every record goes through this test. */
+static const unsigned char plain_ascii[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x00 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x10 */
+    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x20 */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x30 */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x40 */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1, /* 0x50 */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x60 */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, /* 0x70 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x80 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x90 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0xa0 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0xb0 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0xc0 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0xd0 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0xe0 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0xf0 */
+};
+
 /* A JSON string: `"` and `\` escaped, control characters (C0, DEL, C1) as \u00XX, valid UTF-8
    copied, every byte that is not part of valid UTF-8 replaced by U+FFFD. Whatever S holds, the
    result is one line of valid JSON. */
@@ -208,10 +229,10 @@ static void put_json_string(struct buf *b, const char *s)
 		unsigned c = p[i];
 		size_t len;
 
-		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') { /* the common case: a run of plain ASCII */
+		if (plain_ascii[c]) { /* the common case: a run of plain ASCII */
 			size_t j = i + 1;
 
-			while (j < n && p[j] >= 0x20 && p[j] < 0x7f && p[j] != '"' && p[j] != '\\')
+			while (j < n && plain_ascii[p[j]])
 				j++;
 			memcpy(b->p + b->len, p + i, j - i);
 			b->len += j - i;
@@ -252,16 +273,27 @@ static void put_json_string(struct buf *b, const char *s)
 	b->p[b->len++] = '"';
 }
 
+/* `"key":` */
+static void put_key(struct buf *b, const char *key)
+{
+	size_t n = strlen(key);
+
+	if (!buf_reserve(b, n + 3))
+		return;
+	b->p[b->len] = '"';
+	memcpy(b->p + b->len + 1, key, n);
+	memcpy(b->p + b->len + 1 + n, "\":", 2);
+	b->len += n + 3;
+}
+
 /* `"key":"value",` when value is not NULL. */
 static void put_str_field(struct buf *b, const char *key, const char *value)
 {
 	if (value == NULL)
 		return;
-	buf_puts(b, "\"");
-	buf_puts(b, key);
-	buf_puts(b, "\":");
+	put_key(b, key);
 	put_json_string(b, value);
-	buf_puts(b, ",");
+	buf_put(b, ",", 1);
 }
 
 /* `"key":N,` when N >= 0 (digits written by hand: a record is on the path of every IMAP
@@ -278,11 +310,9 @@ static void put_num_field(struct buf *b, const char *key, long long value)
 		digits[--n] = (char)('0' + v % 10);
 		v /= 10;
 	} while (v > 0);
-	buf_puts(b, "\"");
-	buf_puts(b, key);
-	buf_puts(b, "\":");
+	put_key(b, key);
 	buf_put(b, digits + n, sizeof(digits) - n);
-	buf_puts(b, ",");
+	buf_put(b, ",", 1);
 }
 
 /* `"name":{...},` with the non-NULL members; nothing when all are NULL. */

@@ -26,8 +26,14 @@
 #include "mailbox-list-private.h"
 #include "mail-storage-hooks.h"
 #include "imap-util.h"
+/* istream.h declares a callback without a prototype (`void (*callback)()`). */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wstrict-prototypes"
+#include "istream.h"
+#pragma GCC diagnostic pop
 #include "notify-plugin.h"
 
+#include "header.h"
 #include "mss-dovecot.h"
 
 #define MSS_EXPORT __attribute__((visibility("default")))
@@ -247,18 +253,39 @@ static bool reason_delivers_content(const char *reason)
 	return false;
 }
 
-/* Checks and traces one read; -1 (error set on the storage) when it must not happen. */
-static int read_check(struct mssante_user *muser, struct mssante_mail *mmail, struct mail *mail)
+/* May the actor read MAIL's content? -1 (refusal traced, error set on the storage) if not. */
+static int read_allowed(struct mssante_user *muser, struct mail *mail)
+{
+	if (mss_dc_may(&muser->session, MSS_DC_RIGHT_READ))
+		return 0;
+	deny(muser, mail->box, MSS_DC_RIGHT_READ, mail->uid);
+	return -1;
+}
+
+/* The Message-ID as the first block of the message's stream shows it: the header is there,
+   about to be sent, and a lookup through Dovecot's cache would cost the FETCH more than the
+   rest of the trace. "" when the header has none, NULL when the block does not tell. The
+   stream is not moved (peeked, not read). */
+static const char *stream_message_id(struct istream *input)
+{
+	const unsigned char *data, *value;
+	size_t size, len;
+	int r;
+
+	if (input->v_offset != 0 || i_stream_read_more(input, &data, &size) <= 0)
+		return NULL;
+	r = mss_header_find(data, size, "Message-ID", &value, &len);
+	return r > 0 ? t_strndup(value, len) : r == 0 ? "" : NULL;
+}
+
+/* Traces one read whose content stream is open; -1 (error set on the storage) when the record
+   cannot be queued: then the content must not go out. */
+static int read_trace(struct mssante_user *muser, struct mssante_mail *mmail, struct mail *mail,
+		      const char *message_id)
 {
 	struct mss_dc_action act = {.event = "read", .mailbox = box_name(mail->box), .uid = mail->uid};
 	char err[512];
 
-	if (!mss_dc_may(&muser->session, MSS_DC_RIGHT_READ)) {
-		deny(muser, mail->box, MSS_DC_RIGHT_READ, mail->uid);
-		return -1;
-	}
-	if (mmail->read_traced_uid == mail->uid || !muser->session.traced)
-		return 0;
 	/* The \Seen a FETCH BODY[] sets (just before the body, see imap-fetch.c) is part of this
 	   read: no flag record of its own. */
 	{
@@ -268,7 +295,7 @@ static int read_check(struct mssante_user *muser, struct mssante_mail *mmail, st
 		if (last != NULL && last->seen_only && last->uid == mail->uid && strcmp(last->mailbox, act.mailbox) == 0)
 			last->part_of_read = TRUE;
 	}
-	act.message_id = mail_message_id(muser, mail);
+	act.message_id = message_id;
 	if (mss_dc_trace(&muser->session, &act, err, sizeof(err)) < 0) {
 		/* Fail closed: no read that the trail does not hold. */
 		e_error(muser->event, "audit record 'read' on %s failed: %s", muser->session.bal, err);
@@ -281,18 +308,37 @@ static int read_check(struct mssante_user *muser, struct mssante_mail *mmail, st
 	return 0;
 }
 
+/* Whether this read is one the trace has not seen yet. */
+static bool read_untraced(struct mssante_user *muser, struct mssante_mail *mmail, struct mail *mail)
+{
+	return muser->session.traced && mmail->read_traced_uid != mail->uid;
+}
+
 static int mssante_mail_get_stream(struct mail *_mail, bool get_body, struct message_size *hdr_size,
 				   struct message_size *body_size, struct istream **stream_r)
 {
 	struct mail_private *mail = (struct mail_private *)_mail;
 	struct mssante_mail *mmail = MSSANTE_MAIL_CONTEXT(mail);
 	struct mssante_user *muser = box_user(_mail->box);
+	const char *message_id;
 
-	/* Checked before super: the Message-ID lookup must not move the stream super returns. */
-	if (muser != NULL && get_body && muser->internal == 0 && reason_delivers_content(mail->get_stream_reason) &&
-	    read_check(muser, mmail, _mail) < 0)
+	if (muser == NULL || !get_body || muser->internal != 0 || !reason_delivers_content(mail->get_stream_reason))
+		return mmail->module_ctx.super.get_stream(_mail, get_body, hdr_size, body_size, stream_r);
+	if (read_allowed(muser, _mail) < 0)
 		return -1;
-	return mmail->module_ctx.super.get_stream(_mail, get_body, hdr_size, body_size, stream_r);
+	if (mmail->module_ctx.super.get_stream(_mail, get_body, hdr_size, body_size, stream_r) < 0)
+		return -1;
+	if (!read_untraced(muser, mmail, _mail))
+		return 0;
+	message_id = stream_message_id(*stream_r);
+	if (message_id == NULL) {
+		/* A header longer than the first block: Dovecot's lookup, which may move or replace
+		   the mail's stream; the stream is asked for again after it. */
+		message_id = mail_message_id(muser, _mail);
+		if (mmail->module_ctx.super.get_stream(_mail, get_body, hdr_size, body_size, stream_r) < 0)
+			return -1;
+	}
+	return read_trace(muser, mmail, _mail, message_id != NULL && message_id[0] != '\0' ? message_id : NULL);
 }
 
 static int mssante_mail_get_binary_stream(struct mail *_mail, const struct message_part *part, bool include_hdr,
@@ -303,8 +349,11 @@ static int mssante_mail_get_binary_stream(struct mail *_mail, const struct messa
 	struct mssante_mail *mmail = MSSANTE_MAIL_CONTEXT(mail);
 	struct mssante_user *muser = box_user(_mail->box);
 
-	/* stream_r NULL: only the size is wanted (FETCH BINARY.SIZE). */
-	if (muser != NULL && stream_r != NULL && muser->internal == 0 && read_check(muser, mmail, _mail) < 0)
+	/* stream_r NULL: only the size is wanted (FETCH BINARY.SIZE). Checked and traced before
+	   super: the Message-ID lookup must not move the stream super returns. */
+	if (muser != NULL && stream_r != NULL && muser->internal == 0 &&
+	    (read_allowed(muser, _mail) < 0 ||
+	     (read_untraced(muser, mmail, _mail) && read_trace(muser, mmail, _mail, mail_message_id(muser, _mail)) < 0)))
 		return -1;
 	return mmail->module_ctx.super.get_binary_stream(_mail, part, include_hdr, size_r, lines_r, binary_r,
 							 stream_r);

@@ -58,6 +58,32 @@ audit has event=flag bal="jean.martin@$H" uid=2 reason='() -> (\Seen)' || fail "
 [ "$(audit count event=read bal="jean.martin@$H" uid=2)" = 1 ] || fail "the read of uid 2 not traced once"
 ok "PER: the \Seen that FETCH BODY[] sets is part of the read record; an explicit STORE +FLAGS (\Seen) is a flag record"
 
+# The Message-ID comes from the first block of the message's stream; a header longer than
+# that block (here 40 KB of Received lines before it) takes Dovecot's own lookup.
+python3 - "$DOVECOT_PORT" "jean.martin@$H" >"$T/out" 2>&1 <<'PY' || { cat "$T/out" >&2; fail "long header session"; }
+import imaplib, sys
+imap = imaplib.IMAP4("127.0.0.1", int(sys.argv[1]), timeout=30)
+imap.login(sys.argv[2], "pw-jean")
+received = "".join("Received: from relay%d.example.org by mx.example.org; Mon, 23 Nov 2026 10:00:00 +0100\r\n" % i for i in range(450))
+for mid, hdr in (("<long-header@test>", received), ("<short-header@test>", "")):
+    msg = hdr + "From: a@b.fr\r\nSubject: s\r\nMessage-ID: " + mid + "\r\n\r\nbody\r\n"
+    typ, data = imap.append("INBOX", None, None, msg.encode())
+    assert typ == "OK", data
+imap.select("INBOX")
+for mid in ("<long-header@test>", "<short-header@test>"):
+    typ, data = imap.uid("SEARCH", None, "HEADER", "Message-ID", mid)
+    uid = data[0].split()[-1].decode()
+    typ, data = imap.uid("FETCH", uid, "(BODY[])")
+    assert typ == "OK" and mid.encode() in data[0][1], data
+    print("read", mid, "uid", uid)
+imap.logout()
+PY
+for mid in "<long-header@test>" "<short-header@test>"; do
+	uid=$(sed -n "s/^read $mid uid //p" "$T/out")
+	audit has event=read bal="jean.martin@$H" uid="$uid" message_id="$mid" || fail "read of uid $uid lacks Message-ID $mid"
+done
+ok "PER: the read record's Message-ID, from the first block of the stream or, past 40 KB of header, from Dovecot"
+
 run 1 $IMAP --user "jean.martin@$H*sophie.durand@$H" --password pw-sophie select INBOX
 refused "refused for idNat_PS $SOPHIE (master login): a personal BAL is open to its holder only"
 log_has "access to BAL jean.martin@$H refused for idNat_PS $SOPHIE (master login): a personal BAL is open to its holder only"
