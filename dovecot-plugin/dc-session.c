@@ -402,9 +402,9 @@ int mss_dc_trace(const struct mss_dc_session *s, const struct mss_dc_action *act
 	return mss_audit_queue(a, &rec, err, errlen);
 }
 
-bool mss_dc_trace_pending(void)
+size_t mss_dc_trace_pending(void)
 {
-	return mss_audit_queued(proc.audit) > 0;
+	return mss_audit_queued(proc.audit);
 }
 
 int mss_dc_trace_flush(char *err, size_t errlen)

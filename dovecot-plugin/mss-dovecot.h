@@ -127,13 +127,13 @@ void mss_dc_record_build(const struct mss_dc_session *s, const struct mss_dc_act
 			 struct mss_audit_record *rec, char *scratch, size_t scratch_len);
 /* Traces one action (when S->traced). With `[dovecot] audit_sync = always` the record is
    written and on disk when this returns; with batch or none it is queued, and the glue writes
-   the queue a moment later (mss_dc_trace_pending, mss_dc_trace_flush: at most 100 ms, see
-   mssante-plugin.c), at the end of the session, or when it is full. 0, or -1 with err set: the
+   the queue a moment later (mss_dc_trace_pending, mss_dc_trace_flush: after 16 records or
+   10 ms, see mssante-plugin.c) and at the end of the session. 0, or -1 with err set: the
    caller fails the operation when it still can (fail closed: no untraced read); after a failed
    flush every trace tries the waiting records first and fails while the trail refuses them. */
 int mss_dc_trace(const struct mss_dc_session *s, const struct mss_dc_action *act, char *err, size_t errlen);
-/* Whether records of this process wait in the queue. */
-bool mss_dc_trace_pending(void);
+/* How many records of this process wait in the queue. */
+size_t mss_dc_trace_pending(void);
 /* Writes the waiting records. 0, or -1 with err set: they stay queued. */
 int mss_dc_trace_flush(char *err, size_t errlen);
 /* The last resort when the process ends and the trail still refuses them: each waiting record
