@@ -294,6 +294,13 @@ static void test_session_rights_and_records(void **state)
 	assert_int_equal(mss_dc_trace(&s, &act, err, sizeof(err)), 0);
 	mss_dc_session_close(&s);
 
+	/* [dovecot] audit_sync = batch: the last action waits in the queue until written. */
+	assert_int_equal(mss_dc_trace_pending(), 1);
+	log = read_audit();
+	assert_null(strstr(log, "\"service\":\"lmtp\""));
+	assert_int_equal(mss_dc_trace_flush(err, sizeof(err)), 0);
+	assert_int_equal(mss_dc_trace_pending(), 0);
+
 	log = read_audit();
 	assert_non_null(strstr(log, "\"event\":\"login\",\"client\":\"192.0.2.7\",\"service\":\"imap\","
 				    "\"method\":\"master\",\"auth_user\":\"jean@h.fr\",\"actor\":\"810003461033\","
