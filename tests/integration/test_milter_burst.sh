@@ -62,7 +62,12 @@ n=0
 until [ "$(sink_count)" -ge $N ] || [ $n -ge 1200 ]; do sleep 0.1; n=$((n + 1)); done
 PF_DIR_SAVE=$PF_DIR
 PF_DIR=$PEER_DIR
-postfix_wait_empty 60 || fail "the peer's queue did not drain"
+postfix_wait_empty 120 || {
+	echo "sink has $(sink_count) of $N; the peer's queue:" >&2
+	find "$PEER_DIR/queue/incoming" "$PEER_DIR/queue/active" "$PEER_DIR/queue/deferred" -type f >&2
+	tail -n 30 "$PEER_DIR/maillog" >&2
+	fail "the peer's queue did not drain"
+}
 PF_DIR=$PF_DIR_SAVE
 postfix_wait_empty 60 || fail "the queue did not drain"
 sleep 1
