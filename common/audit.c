@@ -99,13 +99,11 @@ struct mss_audit {
 	unsigned long long seq; /* records written by this handle (under mu) */
 	/* Queued records (mss_audit_queue; under mu), each a copy of the caller's record with
 	   the time it came; q_bytes their size. Formatted when written, into q: q.p[0] is a
-	   newline (see append_locked), then each body followed by the room seal() fills, q_body[i]
-	   the body's length. */
+	   newline (see append_locked), then each body followed by the room seal() fills. */
 	struct queued **q_recs;
 	size_t q_n, q_cap, q_bytes;
 	unsigned q_gen; /* fork_generation when the queue's first record came */
 	struct buf q;
-	size_t *q_body, q_body_cap;
 
 	/* Durability; lock order: mu, then sync_mu. The leader holds neither while syncing;
 	   fd is only swapped (rotation) under both with nobody syncing. */
@@ -650,7 +648,6 @@ void mss_audit_close(struct mss_audit *a)
 	free(a->q_recs);
 	if (a->q.heap)
 		free(a->q.p);
-	free(a->q_body);
 	free(a->path);
 	free(a->head_path);
 	free(a);
@@ -921,8 +918,9 @@ static int batch_sync(struct mss_audit *a, unsigned long long s, char *err, size
 
 /* Under the lock: seals the record at P (BODY bytes formatted, TAIL_RESERVE - 1 more reserved
    after them) in place: timestamp (AT, or now), prev, hash. PREV becomes the record's hash.
-   Returns the record's length with its newline, 0 when hashing failed. */
-static size_t seal(struct mss_audit *a, char *p, size_t body, char prev[HASH_HEX + 1], const struct timespec *at)
+   Returns the record's length with its newline, 0 with err set when hashing failed. */
+static size_t seal(struct mss_audit *a, char *p, size_t body, char prev[HASH_HEX + 1], const struct timespec *at,
+		   char *err, size_t errlen)
 {
 	size_t n;
 
@@ -930,8 +928,10 @@ static size_t seal(struct mss_audit *a, char *p, size_t body, char prev[HASH_HEX
 	memcpy(p + body, "\"prev\":\"", 8);
 	memcpy(p + body + 8, prev, HASH_HEX);
 	memcpy(p + body + 8 + HASH_HEX, "\"}", 2);
-	if (sha256_hex(a->ctx, a->md, p, body + PREV_PART, NULL, 0, prev) < 0)
+	if (sha256_hex(a->ctx, a->md, p, body + PREV_PART, NULL, 0, prev) < 0) {
+		set_err(err, errlen, 0, "SHA-256 failed");
 		return 0;
+	}
 	n = body + PREV_PART - 1; /* the closing brace becomes `,"hash":"<64>"}\n` */
 	memcpy(p + n, ",\"hash\":\"", 9);
 	memcpy(p + n + 9, prev, HASH_HEX);
@@ -986,21 +986,14 @@ static int make_durable(struct mss_audit *a, unsigned long long s, char *err, si
 	return 0;
 }
 
-static int lock_all(struct mss_audit *a, char *err, size_t errlen)
+/* The file lock, mu held. */
+static int lock_file(struct mss_audit *a, char *err, size_t errlen)
 {
-	pthread_mutex_lock(&a->mu);
 	if (lock_head(a) < 0) {
 		set_err(err, errlen, errno, "cannot lock %s", a->head_path);
-		pthread_mutex_unlock(&a->mu);
 		return -1;
 	}
 	return 0;
-}
-
-static void unlock_all(struct mss_audit *a)
-{
-	flock(a->head_fd, LOCK_UN);
-	pthread_mutex_unlock(&a->mu);
 }
 
 /* ---- the queue ---- */
@@ -1008,6 +1001,7 @@ static void unlock_all(struct mss_audit *a)
 /* A queued record: the caller's record with its strings copied behind it, in one block. */
 struct queued {
 	struct timespec at;
+	size_t body; /* its formatted body's length, set by format_queue */
 	struct mss_audit_record rec;
 };
 
@@ -1091,14 +1085,6 @@ static struct queued *queued_copy(const struct mss_audit_record *r, size_t *size
 /* Formats the queued records into q, each followed by the room seal() needs. mu held. */
 static int format_queue(struct mss_audit *a, char *err, size_t errlen)
 {
-	if (a->q_body_cap < a->q_n) {
-		size_t *body = realloc(a->q_body, a->q_n * sizeof(*body));
-
-		if (body == NULL)
-			goto oom;
-		a->q_body = body;
-		a->q_body_cap = a->q_n;
-	}
 	if (a->q.cap == 0) {
 		a->q = (struct buf){.p = malloc(4096), .cap = 4096, .heap = true};
 		if (a->q.p == NULL) {
@@ -1115,7 +1101,7 @@ static int format_queue(struct mss_audit *a, char *err, size_t errlen)
 		format_body(&a->q, a->component, &a->q_recs[i]->rec);
 		if (!buf_reserve(&a->q, TAIL_RESERVE))
 			goto oom;
-		a->q_body[i] = a->q.len - start;
+		a->q_recs[i]->body = a->q.len - start;
 		a->q.len += TAIL_RESERVE - 2; /* room for prev, hash and the newline (see seal) */
 	}
 	return 0;
@@ -1140,19 +1126,15 @@ static int write_queue_locked(struct mss_audit *a, unsigned long long *s_r, char
 	/* Formatted before the file lock: other processes wait only for the append. */
 	if (format_queue(a, err, errlen) < 0)
 		return -1;
-	if (lock_head(a) < 0) {
-		set_err(err, errlen, errno, "cannot lock %s", a->head_path);
+	if (lock_file(a, err, errlen) < 0)
 		return -1;
-	}
 	if (find_prev(a, prev, &nl, &size, err, errlen) < 0)
 		goto unlock;
 	for (size_t i = 0; i < a->q_n; i++) {
-		size_t n = seal(a, a->q.p + off, a->q_body[i], prev, &a->q_recs[i]->at);
+		size_t n = seal(a, a->q.p + off, a->q_recs[i]->body, prev, &a->q_recs[i]->at, err, errlen);
 
-		if (n == 0) {
-			set_err(err, errlen, 0, "SHA-256 failed");
+		if (n == 0)
 			goto unlock;
-		}
 		off += n;
 	}
 	if (append_locked(a, a->q.p, off, nl, size, prev, a->q_n, err, errlen) < 0)
@@ -1180,14 +1162,6 @@ int mss_audit_write(struct mss_audit *a, const struct mss_audit_record *rec, cha
 		set_err(err, errlen, 0, "no audit handle");
 		return -1;
 	}
-	/* Records queued before this one go first: in the queue, then all at once. */
-	pthread_mutex_lock(&a->mu);
-	forget_parent_queue(a);
-	queued = a->q_n > 0;
-	pthread_mutex_unlock(&a->mu);
-	if (queued)
-		return mss_audit_queue(a, rec, err, errlen) < 0 ? -1 : mss_audit_write_queued(a, err, errlen);
-
 	/* A leading byte for the newline a torn tail may need; the record starts at 1. */
 	buf_puts(&b, "\n");
 	format_body(&b, a->component, rec);
@@ -1197,21 +1171,28 @@ int mss_audit_write(struct mss_audit *a, const struct mss_audit_record *rec, cha
 	}
 	body = b.len - 1;
 
-	if (lock_all(a, err, errlen) < 0)
+	pthread_mutex_lock(&a->mu);
+	forget_parent_queue(a);
+	queued = a->q_n > 0;
+	if (queued || lock_file(a, err, errlen) < 0) {
+		pthread_mutex_unlock(&a->mu);
+		/* Records queued before this one go first: in the queue, then all at once. */
+		if (queued)
+			ret = mss_audit_queue(a, rec, err, errlen) < 0 ? -1 : mss_audit_write_queued(a, err, errlen);
 		goto out;
+	}
 	if (find_prev(a, prev, &nl, &size, err, errlen) < 0)
 		goto unlock;
-	n = seal(a, b.p + 1, body, prev, NULL);
-	if (n == 0) {
-		set_err(err, errlen, 0, "SHA-256 failed");
+	n = seal(a, b.p + 1, body, prev, NULL, err, errlen);
+	if (n == 0)
 		goto unlock;
-	}
 	if (append_locked(a, b.p, 1 + n, nl, size, prev, 1, err, errlen) < 0)
 		goto unlock;
 	s = a->seq;
 	ret = 0;
 unlock:
-	unlock_all(a);
+	flock(a->head_fd, LOCK_UN);
+	pthread_mutex_unlock(&a->mu);
 	if (ret == 0)
 		ret = make_durable(a, s, err, errlen);
 out:
