@@ -83,43 +83,16 @@ MSS_NSS_EXPORT enum nss_status _nss_mss_endgrent(void)
 	return nss_cursor_end(&gr_cursor);
 }
 
+static enum nss_status fill_group(const struct nss_view *v, const struct mss_bal *bal, void *gr, char *buf,
+				  size_t buflen, int *err)
+{
+	return fill_from_bal(v, bal, gr, buf, buflen, err);
+}
+
+/* Walks the BAL records (not the 'G' ones) so that ORG BALs without members are listed too. */
 MSS_NSS_EXPORT enum nss_status _nss_mss_getgrent_r(struct group *gr, char *buf, size_t buflen, int *errnop)
 {
-	int saved = errno, err = ENOENT;
-	enum nss_status status = NSS_STATUS_NOTFOUND;
-	struct nss_view *v;
-
-	v = nss_view_acquire();
-	if (v == NULL)
-		return nss_finish(NSS_STATUS_UNAVAIL, errno, saved, errnop);
-	if (gr_cursor.generation == 0) {
-		gr_cursor.generation = v->generation;
-		gr_cursor.pos = 0;
-	}
-	/* Walks the BAL records (not the 'G' ones) so that ORG BALs without members are listed too. */
-	while (v->enumerate && gr_cursor.generation == v->generation) {
-		size_t before = gr_cursor.pos;
-		struct mss_slice key, value;
-		struct mss_bal bal;
-		char kind;
-		int r = mss_snapshot_walk(v->snap, &gr_cursor.pos, &kind, &key, &value);
-
-		if (r == 0)
-			break;
-		if (r < 0 || (kind == 'B' && mss_snapshot_decode_bal(key.p, key.len, value.p, value.len, &bal) < 0)) {
-			status = NSS_STATUS_UNAVAIL;
-			err = EPROTO;
-			break;
-		}
-		if (kind != 'B' || !nss_bal_is_group(v, &bal))
-			continue;
-		status = fill_from_bal(v, &bal, gr, buf, buflen, &err);
-		if (status == NSS_STATUS_TRYAGAIN)
-			gr_cursor.pos = before; /* the same entry again, with a bigger buffer */
-		break;
-	}
-	nss_view_release(v);
-	return nss_finish(status, err, saved, errnop);
+	return nss_cursor_next(&gr_cursor, nss_bal_is_group, fill_group, gr, buf, buflen, errnop);
 }
 
 /* Strict decimal gid as the snapshot writes it; false on anything else. */

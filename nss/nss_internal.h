@@ -75,6 +75,16 @@ struct nss_cursor {
 enum nss_status nss_cursor_start(struct nss_cursor *cursor);
 /* end*ent: rewinds CURSOR. */
 enum nss_status nss_cursor_end(struct nss_cursor *cursor);
+/* get*ent: walks the snapshot's BAL records from CURSOR to the next one KEEP accepts and hands
+ * it to FILL with RESULT (the caller's struct passwd or struct group) and its buffer; a
+ * TRYAGAIN (buffer too small) gives the same entry at the next call. Answers as an entry point
+ * does (nss_finish). */
+struct mss_bal;
+typedef bool nss_bal_keep_fn(const struct nss_view *v, const struct mss_bal *bal);
+typedef enum nss_status nss_bal_fill_fn(const struct nss_view *v, const struct mss_bal *bal, void *result, char *buf,
+					size_t buflen, int *err);
+enum nss_status nss_cursor_next(struct nss_cursor *cursor, nss_bal_keep_fn *keep, nss_bal_fill_fn *fill, void *result,
+				char *buf, size_t buflen, int *errnop);
 
 /* ---- entry point helpers (nss_fill.c) ---- */
 

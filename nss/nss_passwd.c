@@ -66,42 +66,13 @@ MSS_NSS_EXPORT enum nss_status _nss_mss_endpwent(void)
 	return nss_cursor_end(&pw_cursor);
 }
 
+static enum nss_status fill_passwd(const struct nss_view *v, const struct mss_bal *bal, void *pw, char *buf,
+				   size_t buflen, int *err)
+{
+	return nss_fill_passwd(v, bal, pw, buf, buflen, err);
+}
+
 MSS_NSS_EXPORT enum nss_status _nss_mss_getpwent_r(struct passwd *pw, char *buf, size_t buflen, int *errnop)
 {
-	int saved = errno, err = ENOENT;
-	enum nss_status status = NSS_STATUS_NOTFOUND;
-	struct nss_view *v;
-
-	v = nss_view_acquire();
-	if (v == NULL)
-		return nss_finish(NSS_STATUS_UNAVAIL, errno, saved, errnop);
-	if (pw_cursor.generation == 0) {
-		pw_cursor.generation = v->generation;
-		pw_cursor.pos = 0;
-	}
-	/* Enumeration off, or the snapshot was replaced during the walk: the walk ends (going on
-	   in another file could give an entry twice or skip one). */
-	while (v->enumerate && pw_cursor.generation == v->generation) {
-		size_t before = pw_cursor.pos;
-		struct mss_slice key, value;
-		struct mss_bal bal;
-		char kind;
-		int r = mss_snapshot_walk(v->snap, &pw_cursor.pos, &kind, &key, &value);
-
-		if (r == 0)
-			break;
-		if (r < 0 || (kind == 'B' && mss_snapshot_decode_bal(key.p, key.len, value.p, value.len, &bal) < 0)) {
-			status = NSS_STATUS_UNAVAIL;
-			err = EPROTO;
-			break;
-		}
-		if (kind != 'B' || !nss_bal_is_user(v, &bal))
-			continue;
-		status = nss_fill_passwd(v, &bal, pw, buf, buflen, &err);
-		if (status == NSS_STATUS_TRYAGAIN)
-			pw_cursor.pos = before; /* the same entry again, with a bigger buffer */
-		break;
-	}
-	nss_view_release(v);
-	return nss_finish(status, err, saved, errnop);
+	return nss_cursor_next(&pw_cursor, nss_bal_is_user, fill_passwd, pw, buf, buflen, errnop);
 }

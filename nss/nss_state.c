@@ -255,3 +255,44 @@ enum nss_status nss_cursor_end(struct nss_cursor *cursor)
 	cursor->pos = 0;
 	return NSS_STATUS_SUCCESS;
 }
+
+enum nss_status nss_cursor_next(struct nss_cursor *cursor, nss_bal_keep_fn *keep, nss_bal_fill_fn *fill, void *result,
+				char *buf, size_t buflen, int *errnop)
+{
+	int saved = errno, err = ENOENT;
+	enum nss_status status = NSS_STATUS_NOTFOUND;
+	struct nss_view *v;
+
+	v = nss_view_acquire();
+	if (v == NULL)
+		return nss_finish(NSS_STATUS_UNAVAIL, errno, saved, errnop);
+	if (cursor->generation == 0) {
+		cursor->generation = v->generation;
+		cursor->pos = 0;
+	}
+	/* Enumeration off, or the snapshot was replaced during the walk: the walk ends (going on
+	   in another file could give an entry twice or skip one). */
+	while (v->enumerate && cursor->generation == v->generation) {
+		size_t before = cursor->pos;
+		struct mss_slice key, value;
+		struct mss_bal bal;
+		char kind;
+		int r = mss_snapshot_walk(v->snap, &cursor->pos, &kind, &key, &value);
+
+		if (r == 0)
+			break;
+		if (r < 0 || (kind == 'B' && mss_snapshot_decode_bal(key.p, key.len, value.p, value.len, &bal) < 0)) {
+			status = NSS_STATUS_UNAVAIL;
+			err = EPROTO;
+			break;
+		}
+		if (kind != 'B' || !keep(v, &bal))
+			continue;
+		status = fill(v, &bal, result, buf, buflen, &err);
+		if (status == NSS_STATUS_TRYAGAIN)
+			cursor->pos = before; /* the same entry again, with a bigger buffer */
+		break;
+	}
+	nss_view_release(v);
+	return nss_finish(status, err, saved, errnop);
+}
