@@ -53,19 +53,6 @@ static char *b64url(const unsigned char *d, size_t n)
 	return out;
 }
 
-static char *bn_b64(EVP_PKEY *k, const char *name)
-{
-	BIGNUM *bn = NULL;
-	unsigned char buf[1024];
-	int n;
-
-	if (EVP_PKEY_get_bn_param(k, name, &bn) != 1)
-		die("key parameter");
-	n = BN_bn2bin(bn, buf);
-	BN_free(bn);
-	return b64url(buf, (size_t)n);
-}
-
 struct fixture {
 	EVP_PKEY *key;
 	char jwks[4096];
@@ -86,24 +73,12 @@ static void make_fixture(struct fixture *f, int es256)
 	f->key = es256 ? EVP_EC_gen("P-256") : EVP_RSA_gen(2048);
 	if (f->key == NULL || ctx == NULL)
 		die("key generation");
-	if (es256) {
-		unsigned char pt[65];
-		size_t len = 0;
-		char *x, *y;
+	{
+		char jwk[2048];
 
-		EVP_PKEY_get_octet_string_param(f->key, OSSL_PKEY_PARAM_PUB_KEY, pt, sizeof(pt), &len);
-		x = b64url(pt + 1, 32);
-		y = b64url(pt + 33, 32);
-		snprintf(f->jwks, sizeof(f->jwks),
-			 "{\"keys\":[{\"kid\":\"k\",\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"%s\",\"y\":\"%s\"}]}", x, y);
-		free(x);
-		free(y);
-	} else {
-		char *n = bn_b64(f->key, OSSL_PKEY_PARAM_RSA_N), *e = bn_b64(f->key, OSSL_PKEY_PARAM_RSA_E);
-
-		snprintf(f->jwks, sizeof(f->jwks), "{\"keys\":[{\"kid\":\"k\",\"kty\":\"RSA\",\"n\":\"%s\",\"e\":\"%s\"}]}", n, e);
-		free(n);
-		free(e);
+		if (jwk_format(f->key, "k", jwk, sizeof(jwk)) < 0)
+			die("JWK");
+		snprintf(f->jwks, sizeof(f->jwks), "{\"keys\":[%s]}", jwk);
 	}
 	snprintf(header, sizeof(header), "{\"alg\":\"%s\",\"typ\":\"JWT\",\"kid\":\"k\"}", es256 ? "ES256" : "RS256");
 	snprintf(payload, sizeof(payload),

@@ -50,41 +50,13 @@ static EVP_PKEY *load_key(const char *path)
 	return k;
 }
 
-static char *bn_param(EVP_PKEY *k, const char *name)
-{
-	BIGNUM *bn = NULL;
-	unsigned char buf[1024];
-	int n;
-
-	if (EVP_PKEY_get_bn_param(k, name, &bn) != 1)
-		die("cannot read the key");
-	n = BN_bn2bin(bn, buf);
-	BN_free(bn);
-	return b64url(buf, (size_t)n);
-}
-
 static void print_jwk(const char *kid, EVP_PKEY *k)
 {
-	if (EVP_PKEY_is_a(k, "RSA")) {
-		char *n = bn_param(k, OSSL_PKEY_PARAM_RSA_N), *e = bn_param(k, OSSL_PKEY_PARAM_RSA_E);
+	char jwk[2048];
 
-		printf("{\"kid\":\"%s\",\"kty\":\"RSA\",\"alg\":\"RS256\",\"use\":\"sig\",\"n\":\"%s\",\"e\":\"%s\"}", kid, n, e);
-		free(n);
-		free(e);
-	} else {
-		unsigned char pt[65];
-		size_t len = 0;
-		char *x, *y;
-
-		if (EVP_PKEY_get_octet_string_param(k, OSSL_PKEY_PARAM_PUB_KEY, pt, sizeof(pt), &len) != 1 || len != 65)
-			die("only P-256 EC keys");
-		x = b64url(pt + 1, 32);
-		y = b64url(pt + 33, 32);
-		printf("{\"kid\":\"%s\",\"kty\":\"EC\",\"crv\":\"P-256\",\"alg\":\"ES256\",\"use\":\"sig\",\"x\":\"%s\",\"y\":\"%s\"}",
-		       kid, x, y);
-		free(x);
-		free(y);
-	}
+	if (jwk_format(k, kid, jwk, sizeof(jwk)) < 0)
+		die("only RSA and P-256 EC keys");
+	fputs(jwk, stdout);
 }
 
 static char *signing_input(const char *header, const char *payload)
