@@ -4,6 +4,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 static const char *log_ident = "mssante";
 static unsigned log_targets = MSS_LOG_STDERR;
@@ -37,14 +38,24 @@ void mss_log(int priority, const char *fmt, ...)
 		va_end(ap);
 	}
 	if (log_targets & MSS_LOG_STDERR) {
+		/* One line, one write(2): stderr is unbuffered, and lines of several threads or
+		   processes sharing the file must not interleave. */
 		static const char *const names[] = {"emerg", "alert", "crit", "error",
 						    "warning", "notice", "info", "debug"};
-		flockfile(stderr);
-		fprintf(stderr, "%s: %s: ", log_ident, names[priority & 7]);
+		char line[4096]; /* the text, cut if longer, then '\n' */
+		size_t room = sizeof(line) - 1, len;
+		int n = snprintf(line, room, "%s: %s: ", log_ident, names[priority & 7]);
+
+		if (n < 0)
+			n = 0, line[0] = '\0';
 		va_start(ap, fmt);
-		vfprintf(stderr, fmt, ap);
+		if ((size_t)n < room)
+			(void)vsnprintf(line + n, room - (size_t)n, fmt, ap);
 		va_end(ap);
-		fputc('\n', stderr);
-		funlockfile(stderr);
+		len = strlen(line);
+		if (len == room - 1)
+			memcpy(line + len - 3, "...", 3); /* cut: say so */
+		line[len++] = '\n';
+		fwrite(line, 1, len, stderr);
 	}
 }

@@ -3,8 +3,12 @@
    record (accepted or refused at MAIL FROM, at end of message, or aborted by the client).
  *
  * Round trips are what a milter costs Postfix, so the negotiation asks for the fewest: no
- * connect, HELO, DATA, end-of-header, body or unknown-command events; no reply to each header;
- * the macros needed are asked for at MAIL FROM and end of message only (smfi_setsymlist).
+ * connect, HELO, DATA, end-of-header, body or unknown-command events; no reply to each header
+ * nor to MAIL FROM; the macros needed are asked for at MAIL FROM and end of message only
+ * (smfi_setsymlist). Without a reply to MAIL FROM, Postfix sends MAIL FROM and the first RCPT TO
+ * in one write and waits once: a sender refused is then refused at each of its recipients
+ * (what Postfix's own smtpd_delay_reject does with its restrictions), with the same reply, and
+ * the transaction's one record is written with the first.
  * Per-connection state is allocated at negotiation, reset at each MAIL FROM and abort, freed at
  * close. */
 #include <stdio.h>
@@ -31,8 +35,13 @@ struct mm_rcpt {
 
 /* One SMTP connection as libmilter gives it; one transaction at a time. */
 struct mm_ctx {
-	bool nr_hdr; /* the MTA agreed that header events get no reply */
-	bool in_txn; /* MAIL FROM accepted, record not yet written */
+	bool nr_hdr;  /* the MTA agreed that header events get no reply */
+	bool nr_mail; /* ... and MAIL FROM neither: its verdict is given at RCPT TO */
+	bool in_txn;  /* MAIL FROM seen, record not yet written (or held: see below) */
+	/* MAIL FROM refused without a reply: each recipient gets held_v; the record is written
+	   with the first (held_recorded), or when the transaction ends without any. */
+	bool held, held_recorded;
+	struct mss_verdict held_v;
 	struct mm_conf *conf;
 	struct mm_snap *snap;
 	/* Macro values are libmilter's and change with each stage: copied here. */
@@ -69,6 +78,7 @@ static void txn_reset(struct mm_ctx *m)
 	m->conf = NULL;
 	m->snap = NULL;
 	m->in_txn = false;
+	m->held = m->held_recorded = false;
 	m->n_rcpts = m->n_accepted = 0;
 	m->queue_id[0] = '\0';
 	m->size = -1;
@@ -150,14 +160,12 @@ static void internal_reason(const struct mss_verdict *v, char *out, size_t outle
 	snprintf(out, outlen, "%s: %s", v->reason != NULL ? v->reason : "internal_error", v->text);
 }
 
-/* Ends the transaction with verdict V: writes the record, answers. A record that cannot be
-   written turns any verdict into an internal error (451): nothing passes unrecorded. */
-static sfsistat finish(SMFICTX *ctx, struct mm_ctx *m, const struct mss_verdict *v)
+/* Writes the transaction's record for verdict V; ANSWER is V, or an internal error (451) when
+   the record could not be written: nothing passes unrecorded. */
+static void record_verdict(struct mm_ctx *m, const struct mss_verdict *v, struct mss_verdict *answer)
 {
 	char reason[700], err[512];
 	const char *why = v->reason;
-	struct mss_verdict fail;
-	sfsistat st;
 
 	if (v->outcome == MSS_OUTCOME_INTERNAL || v->outcome == MSS_OUTCOME_STALE) {
 		internal_reason(v, reason, sizeof(reason));
@@ -167,15 +175,58 @@ static sfsistat finish(SMFICTX *ctx, struct mm_ctx *m, const struct mss_verdict 
 	if (write_record(m, mm_decision(m->conf, v), why, err, sizeof(err)) < 0) {
 		mss_error("%s: %s: answering with the on_internal_error verdict",
 			  m->queue_id[0] != '\0' ? m->queue_id : "NOQUEUE", err);
-		mss_verdict_internal(&fail, "audit_unwritable", "%s", err);
-		st = mm_verdict(ctx, m->conf, &fail);
-		if (st == SMFIS_CONTINUE) /* cannot happen: an internal verdict never continues */
-			st = SMFIS_TEMPFAIL;
+		mss_verdict_internal(answer, "audit_unwritable", "%s", err);
 	} else {
-		st = mm_verdict(ctx, m->conf, v);
+		*answer = *v;
 	}
+}
+
+/* The answer to verdict V; an answer that is not the verdict's is never "continue". */
+static sfsistat answer(SMFICTX *ctx, const struct mm_ctx *m, const struct mss_verdict *v, const struct mss_verdict *a)
+{
+	sfsistat st = mm_verdict(ctx, m->conf, a);
+
+	if (st == SMFIS_CONTINUE && a->outcome != v->outcome) /* cannot happen: an internal verdict never continues */
+		st = SMFIS_TEMPFAIL;
+	return st;
+}
+
+/* Ends the transaction with verdict V: writes the record, answers. */
+static sfsistat finish(SMFICTX *ctx, struct mm_ctx *m, const struct mss_verdict *v)
+{
+	struct mss_verdict a;
+	sfsistat st;
+
+	record_verdict(m, v, &a);
+	st = answer(ctx, m, v, &a);
 	txn_reset(m);
 	return st;
+}
+
+/* MAIL FROM refused with no reply expected: that is the verdict. It is answered to each
+   recipient (answer_held); an MTA that waits for the reply gets it now. */
+static sfsistat refuse_sender(SMFICTX *ctx, struct mm_ctx *m, const struct mss_verdict *v)
+{
+	if (!m->nr_mail)
+		return finish(ctx, m, v);
+	m->held = true;
+	m->held_recorded = false;
+	m->held_v = *v;
+	return SMFIS_NOREPLY;
+}
+
+/* A recipient (or the end of a message) after MAIL FROM was refused without a reply: the same
+   refusal; the first one writes the transaction's record. The transaction stays open, so that
+   the next recipients get the same answer, until the client ends it. */
+static sfsistat answer_held(SMFICTX *ctx, struct mm_ctx *m)
+{
+	struct mss_verdict v = m->held_v;
+
+	if (!m->held_recorded) {
+		record_verdict(m, &v, &m->held_v);
+		m->held_recorded = true;
+	}
+	return answer(ctx, m, &v, &m->held_v);
 }
 
 /* A transaction that ended without a verdict of ours (RSET, QUIT, a new MAIL FROM, or
@@ -188,6 +239,15 @@ static void finish_aborted(struct mm_ctx *m)
 
 	if (!m->in_txn)
 		return;
+	if (m->held) {
+		/* Refused at MAIL FROM and no recipient came to be told so: recorded now. */
+		struct mss_verdict a;
+
+		if (!m->held_recorded)
+			record_verdict(m, &m->held_v, &a);
+		txn_reset(m);
+		return;
+	}
 	if (m->n_accepted == 0 && m->n_rcpts > 0) {
 		decision = "reject";
 		reason = "no_recipient_accepted";
@@ -229,11 +289,17 @@ static sfsistat mm_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, u
 		*pf0 = SMFIF_SETSYMLIST;
 		want |= SMFIP_NOCONNECT | SMFIP_NOHELO;
 	}
-	*pf1 = want & f1;
 	if (m == NULL)
 		m = ctx_new(ctx);
+	/* A refusal held for RCPT TO needs the connection's state: without it, MAIL FROM is
+	   answered (and refused) at once. */
 	if (m != NULL)
+		want |= SMFIP_NR_MAIL;
+	*pf1 = want & f1;
+	if (m != NULL) {
 		m->nr_hdr = (*pf1 & SMFIP_NR_HDR) != 0;
+		m->nr_mail = (*pf1 & SMFIP_NR_MAIL) != 0;
+	}
 	if (*pf0 & SMFIF_SETSYMLIST) {
 		if (mm_setsymlist(ctx, SMFIM_ENVFROM, mm_macros_envfrom) < 0 || mm_setsymlist(ctx, SMFIM_EOM, mm_macros_eom) < 0)
 			mss_warning("smfi_setsymlist failed: the MTA's default macros apply");
@@ -290,28 +356,28 @@ static sfsistat mm_envfrom(SMFICTX *ctx, char **argv)
 	s.auth_authen = m->auth;
 	if (m->conf == NULL || m->snap == NULL) {
 		mss_verdict_internal(&v, "out_of_memory", "out of memory");
-		return finish(ctx, m, &v);
+		return refuse_sender(ctx, m, &v);
 	}
 	if (mm_state_stopping()) {
 		/* Draining before exit: the sender retries with the next instance. */
 		mss_verdict_internal(&v, "shutting_down", "mss-milter is stopping");
-		return finish(ctx, m, &v);
+		return refuse_sender(ctx, m, &v);
 	}
 	if (m->snap->snap == NULL) {
 		mss_verdict_internal(&v, "no_snapshot", "%s", m->snap->why);
-		return finish(ctx, m, &v);
+		return refuse_sender(ctx, m, &v);
 	}
 	mss_policy_check_sender(&m->conf->policy, m->snap->snap, time(NULL), &s, argv != NULL ? argv[0] : NULL,
 				&m->snd, &v);
 	if (v.outcome != MSS_OUTCOME_ACCEPT)
-		return finish(ctx, m, &v);
+		return refuse_sender(ctx, m, &v);
 	/* Refuse early when the trail cannot be written: the record at the end would fail. */
 	{
 		char err[512];
 
 		if (mm_conf_audit(m->conf, err, sizeof(err)) == NULL) {
 			mss_verdict_internal(&v, "audit_unwritable", "%s", err);
-			return finish(ctx, m, &v);
+			return refuse_sender(ctx, m, &v);
 		}
 	}
 	/* The declared size, when the client gave one: the body itself is never read. */
@@ -324,7 +390,7 @@ static sfsistat mm_envfrom(SMFICTX *ctx, char **argv)
 				m->size = n;
 		}
 	}
-	return SMFIS_CONTINUE;
+	return m->nr_mail ? SMFIS_NOREPLY : SMFIS_CONTINUE;
 }
 
 static sfsistat mm_envrcpt(SMFICTX *ctx, char **argv)
@@ -338,6 +404,8 @@ static sfsistat mm_envrcpt(SMFICTX *ctx, char **argv)
 		mss_verdict_internal(&v, "protocol", "RCPT without a checked MAIL FROM");
 		return mm_verdict(ctx, m != NULL ? m->conf : NULL, &v);
 	}
+	if (m->held)
+		return answer_held(ctx, m);
 	if (m->n_rcpts == m->cap_rcpts) {
 		size_t cap = m->cap_rcpts > 0 ? m->cap_rcpts * 2 : 8;
 		struct mm_rcpt *p = m->n_rcpts < MM_RCPT_MAX ? realloc(m->rcpts, cap * sizeof(*p)) : NULL;
@@ -381,6 +449,13 @@ static sfsistat mm_eom(SMFICTX *ctx)
 	if (m == NULL || !m->in_txn) {
 		mss_verdict_internal(&v, "protocol", "end of message without a checked MAIL FROM");
 		return mm_verdict(ctx, m != NULL ? m->conf : NULL, &v);
+	}
+	if (m->held) {
+		/* Every recipient was refused with the sender, yet the message came: refused too. */
+		sfsistat st = answer_held(ctx, m);
+
+		txn_reset(m);
+		return st;
 	}
 	copy_macro(ctx, "i", m->queue_id, sizeof(m->queue_id));
 	for (size_t i = 0; i < m->n_rcpts; i++) {

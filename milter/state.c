@@ -266,11 +266,12 @@ struct mm_snap *mm_state_snap(void)
 
 	pthread_mutex_lock(&state_lock);
 	path = mss_config_str(cur_conf->cfg, MSS_OPT_DIRECTORY_SNAPSHOT);
+	/* `mssctl sync` renames a new file over the old one; a missing or unreadable snapshot is
+	   retried. Checked at most once a second (a stat per message would be one syscall more on
+	   every MAIL FROM). */
 	if (now != snap_checked && path != NULL &&
-	    (cur_snap == NULL || cur_snap->snap == NULL || mss_snapshot_replaced(cur_snap->snap, path))) {
-		/* `mssctl sync` renames a new file over the old one; a missing or unreadable
-		   snapshot is retried. Checked at most once a second. */
-		snap_checked = now;
+	    (snap_checked = now, cur_snap == NULL || cur_snap->snap == NULL ||
+				     mss_snapshot_replaced(cur_snap->snap, path))) {
 		fresh = snap_open(cur_conf->cfg);
 		if (fresh != NULL && (fresh->snap != NULL || cur_snap == NULL || cur_snap->snap == NULL)) {
 			if (fresh->snap != NULL && cur_snap != NULL && cur_snap->snap == NULL)

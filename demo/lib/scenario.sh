@@ -125,8 +125,11 @@ step2_untrusted_domain() {
 		--from secretariat@clinique-hors-liste.fr --to "cardiologie@$H" \
 		--header "X-MSS-NIL: LOGICIEL-X 1.0" >"$D/logs/step2-swaks.log" 2>&1
 	rc=$?
-	reply=$(reply_to "$D/logs/step2-swaks.log" "MAIL FROM:")
-	detail "MAIL FROM:<secretariat@clinique-hors-liste.fr> -> $reply"
+	# The sender's verdict is the answer to each recipient: mss-milter asks Postfix for no
+	# reply to MAIL FROM (one round trip less per message).
+	detail "MAIL FROM:<secretariat@clinique-hors-liste.fr> -> $(reply_to "$D/logs/step2-swaks.log" "MAIL FROM:")"
+	reply=$(reply_to "$D/logs/step2-swaks.log" "RCPT TO:")
+	detail "RCPT TO:<cardiologie@$H> -> $reply"
 	rec=$($AUDIT_FIND "$D/audit/milter.log" from=secretariat@clinique-hors-liste.fr -- decision reason service tls.peer_cn)
 	detail "mss-milter audit record: $rec"
 	case $reply in

@@ -51,7 +51,7 @@ elapsed=$(($(date +%s) - t0))
 demo_ran
 out_has "status=sent (250 2.0.0 <cardiologie@hopital-test.mssante.fr>"
 out_has "mss-milter audit record: decision=accept service=inbound tls.peer_cn=mss.ch-valmont.fr"
-out_has "MAIL FROM:<secretariat@clinique-hors-liste.fr> -> 550 5.7.1 <secretariat@clinique-hors-liste.fr>: domain not in the MSSante trust space"
+out_has "RCPT TO:<cardiologie@hopital-test.mssante.fr> -> 550 5.7.1 <secretariat@clinique-hors-liste.fr>: domain not in the MSSante trust space"
 out_has "AUTH PLAIN jean.martin@hopital-test.mssante.fr -> 235 "
 out_has "RCPT TO:<ami@gmail.com> -> 550 5.7.1 <ami@gmail.com>: domain not in the MSSante trust space"
 out_has "Dovecot plugin audit record: event=read bal=cardiologie@hopital-test.mssante.fr bal_type=ORG actor=810003461033 method=master"

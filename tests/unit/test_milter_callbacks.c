@@ -245,11 +245,15 @@ static const char *field(json_object *o, const char *path)
 static const unsigned long ALL_ACTS = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_SETSYMLIST | SMFIF_QUARANTINE;
 static const unsigned long ALL_STEPS = 0x1fffff;
 
+/* Most cases check what each verdict answers, so their MTA waits for the reply to MAIL FROM
+   and gets it there. Postfix through libmilter does not (SMFIP_NR_MAIL): the same verdicts
+   then answer each recipient, which test_sender_refused_at_rcpt checks. */
 static void negotiate(SMFICTX *ctx)
 {
 	unsigned long p0, p1, p2, p3;
 
-	assert_int_equal(mm_filter.xxfi_negotiate(ctx, ALL_ACTS, ALL_STEPS, 0, 0, &p0, &p1, &p2, &p3), SMFIS_CONTINUE);
+	assert_int_equal(mm_filter.xxfi_negotiate(ctx, ALL_ACTS, ALL_STEPS & ~SMFIP_NR_MAIL, 0, 0, &p0, &p1, &p2, &p3),
+			 SMFIS_CONTINUE);
 }
 
 static void inbound(SMFICTX *ctx)
@@ -341,6 +345,8 @@ static void test_negotiation(void **state)
 	assert_true(p1 & SMFIP_NODATA);
 	assert_true(p1 & SMFIP_NOUNKNOWN);
 	assert_true(p1 & SMFIP_NR_HDR);
+	assert_true(p1 & SMFIP_NR_MAIL);
+	assert_false(p1 & SMFIP_NR_RCPT); /* each recipient is answered */
 	assert_false(p1 & SMFIP_NORCPT);
 	assert_false(p1 & SMFIP_NOMAIL);
 	assert_false(p1 & SMFIP_NOHDRS);
@@ -552,6 +558,105 @@ static void test_submission(void **state)
 	json_object_put(r);
 	close_conn(&ctx);
 	assert_int_equal(count_records(), 3);
+}
+
+/* ---- Postfix's way: no reply to MAIL FROM, its verdict answers each recipient ---- */
+
+static void inbound_nr_mail(SMFICTX *ctx)
+{
+	unsigned long p0, p1, p2, p3;
+
+	memset(ctx, 0, sizeof(*ctx));
+	assert_int_equal(mm_filter.xxfi_negotiate(ctx, ALL_ACTS, ALL_STEPS, 0, 0, &p0, &p1, &p2, &p3), SMFIS_CONTINUE);
+	assert_true(p1 & SMFIP_NR_MAIL);
+	macro(ctx, "{daemon_name}", "mss-inbound");
+	macro(ctx, "{client_addr}", "192.0.2.7");
+	macro(ctx, "{tls_version}", "TLSv1.3");
+	macro(ctx, "{cipher}", "TLS_AES_256_GCM_SHA384");
+	macro(ctx, "{cert_subject}", "mss.ch-valmont.fr");
+	macro(ctx, "{cert_issuer}", "AC IGC-SANTE ELEMENTAIRE ORGANISATIONS");
+}
+
+static void test_sender_refused_at_rcpt(void **state)
+{
+	SMFICTX ctx;
+	json_object *r;
+
+	(void)state;
+	/* Accepted: no reply at MAIL FROM, the recipients and the message as usual. */
+	inbound_nr_mail(&ctx);
+	assert_int_equal(mail(&ctx, "<dr.x@ch-valmont.mssante.fr>"), SMFIS_NOREPLY);
+	assert_int_equal(ctx.replies, 0);
+	assert_int_equal(rcpt(&ctx, "<jean.martin@hopital-test.mssante.fr>"), SMFIS_CONTINUE);
+	assert_int_equal(rcpt(&ctx, "<nobody@hopital-test.mssante.fr>"), SMFIS_REJECT);
+	assert_reply(&ctx, "550", "5.1.1");
+	assert_int_equal(eom(&ctx, "4NR0001"), SMFIS_CONTINUE);
+	assert_int_equal(count_records(), 1);
+	r = record(0);
+	assert_field(r, "decision", "accept");
+	json_object_put(r);
+
+	/* Sender refused: nothing at MAIL FROM, the same refusal at each recipient, one record
+	   (written with the first, the same as an answer at MAIL FROM would have written). */
+	macro(&ctx, "{cert_subject}", "mail.hopital-test.fr");
+	assert_int_equal(mail(&ctx, "<dr.x@ch-valmont.mssante.fr>"), SMFIS_NOREPLY);
+	assert_int_equal(ctx.replies, 0);
+	assert_int_equal(count_records(), 1);
+	assert_int_equal(rcpt(&ctx, "<jean.martin@hopital-test.mssante.fr>"), SMFIS_REJECT);
+	assert_reply(&ctx, "550", "5.7.1");
+	assert_int_equal(count_records(), 2);
+	assert_int_equal(rcpt(&ctx, "<cardiologie@hopital-test.mssante.fr>"), SMFIS_REJECT);
+	assert_reply(&ctx, "550", "5.7.1");
+	r = record(0);
+	assert_field(r, "decision", "reject");
+	assert_field(r, "reason", "cn_not_listed");
+	assert_field(r, "from", "dr.x@ch-valmont.mssante.fr");
+	assert_null(field(r, "rcpt"));
+	json_object_put(r);
+	/* Postfix never sends the message after that, but if it came it is refused, unrecorded twice. */
+	assert_int_equal(eom(&ctx, "4NR0002"), SMFIS_REJECT);
+	assert_reply(&ctx, "550", "5.7.1");
+	assert_int_equal(mm_filter.xxfi_abort(&ctx), SMFIS_CONTINUE);
+	assert_int_equal(count_records(), 2);
+
+	/* Refused, then the client gives up before any recipient: recorded when it ends. */
+	assert_int_equal(mail(&ctx, "<x@gmail.com>"), SMFIS_NOREPLY);
+	assert_int_equal(count_records(), 2);
+	assert_int_equal(mm_filter.xxfi_abort(&ctx), SMFIS_CONTINUE);
+	assert_int_equal(count_records(), 3);
+	r = record(0);
+	assert_field(r, "reason", "domain_not_trusted");
+	json_object_put(r);
+	/* ... and the same when the next MAIL FROM or the end of the connection ends it. */
+	assert_int_equal(mail(&ctx, "<x@gmail.com>"), SMFIS_NOREPLY);
+	assert_int_equal(mail(&ctx, "<dr.x@ch-valmont.mssante.fr>"), SMFIS_NOREPLY);
+	assert_int_equal(count_records(), 4);
+	macro(&ctx, "{tls_version}", "");
+	assert_int_equal(mail(&ctx, "<dr.x@ch-valmont.mssante.fr>"), SMFIS_NOREPLY);
+	assert_int_equal(count_records(), 5); /* the accepted MAIL FROM before it, aborted */
+	close_conn(&ctx);
+	assert_int_equal(count_records(), 6);
+	r = record(0);
+	assert_field(r, "reason", "no_tls");
+	json_object_put(r);
+	assert_int_equal(mm_state_txns(), 0);
+
+	/* An internal error is held the same way: 451 at each recipient, and a record saying why. */
+	mm_state_free();
+	unlink(snap_path);
+	start(NULL);
+	inbound_nr_mail(&ctx);
+	assert_int_equal(mail(&ctx, "<dr.x@ch-valmont.mssante.fr>"), SMFIS_NOREPLY);
+	assert_int_equal(rcpt(&ctx, "<jean.martin@hopital-test.mssante.fr>"), SMFIS_TEMPFAIL);
+	assert_reply(&ctx, "451", "4.3.0");
+	assert_int_equal(rcpt(&ctx, "<cardiologie@hopital-test.mssante.fr>"), SMFIS_TEMPFAIL);
+	assert_reply(&ctx, "451", "4.3.0");
+	r = record(0);
+	assert_field(r, "decision", "tempfail");
+	assert_non_null(strstr(field(r, "reason"), "no_snapshot"));
+	json_object_put(r);
+	close_conn(&ctx);
+	assert_int_equal(count_records(), 7);
 }
 
 /* ---- transactions that end without our verdict ---- */
@@ -977,6 +1082,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_inbound_sender_refusals, before, after),
 		cmocka_unit_test_setup_teardown(test_header_refusals_at_eom, before, after),
 		cmocka_unit_test_setup_teardown(test_submission, before, after),
+		cmocka_unit_test_setup_teardown(test_sender_refused_at_rcpt, before, after),
 		cmocka_unit_test_setup_teardown(test_abort_and_close, before, after),
 		cmocka_unit_test_setup_teardown(test_no_snapshot, before, after),
 		cmocka_unit_test_setup_teardown(test_stale_snapshot, before, after),
