@@ -237,7 +237,7 @@ ok "a modified record breaks the chain"
 # fails closed (Dovecot ends the session on a failed FETCH), and the record it never took goes
 # to Dovecot's error log. (The second Dovecot, the one now running.)
 LOG=$T/dc2/dovecot.log
-python3 - "$DOVECOT_PORT" "jean.martin@$H" "$AUDIT" "$LOG" >"$T/out" 2>&1 <<'PY' || { cat "$T/out" >&2; fail "sessions with the trail refusing records"; }
+python3 - "$DOVECOT_PORT" "jean.martin@$H" "$AUDIT" "$LOG" >"$T/out" 2>&1 <<'PY' || { cat "$T/out" >&2; grep -F mssante "$LOG" | tail -n 12 >&2; fail "sessions with the trail refusing records"; }
 import imaplib, os, sys, time
 port, user, audit, log = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
 
