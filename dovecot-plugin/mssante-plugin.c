@@ -99,6 +99,11 @@ struct mssante_txn {
 	pool_t pool; /* for the pending records; created with the first one */
 	struct mssante_pending *head, **tail, *last;
 	unsigned int saves; /* saves and copies so far, as Dovecot numbers saved uids */
+	/* A \Seen-only change waits for its Message-ID until its mail moves on (resolve_message_id):
+	   when it was set by FETCH BODY[], the read record that follows has it and the change needs
+	   none, so Dovecot's header lookup, a few percent of such a FETCH, is not made. */
+	struct mssante_pending *unresolved;
+	struct mail *unresolved_mail;
 	bool traced;
 	bool denied; /* a change was refused: the commit fails */
 };
@@ -221,6 +226,21 @@ static void deny(struct mssante_user *muser, struct mailbox *box, enum mss_dc_ri
 static struct mssante_txn *txn_of(struct mailbox_transaction_context *t)
 {
 	return MODULE_CONTEXT(t, mssante_storage_module);
+}
+
+/* Looks up the Message-ID of the change waiting for one, unless the read of the same message
+   made it part of its own record. Called while that change's mail still shows its message:
+   before the mail moves or goes, before the next change, at commit. */
+static void resolve_message_id(struct mssante_txn *txn)
+{
+	struct mssante_pending *p = txn->unresolved;
+
+	if (p == NULL)
+		return;
+	txn->unresolved = NULL;
+	if (!p->part_of_read)
+		p->message_id = p_strdup(txn->pool, mail_message_id(txn->muser, txn->unresolved_mail));
+	txn->unresolved_mail = NULL;
 }
 
 static void deny_in_transaction(struct mssante_user *muser, struct mail *mail, enum mss_dc_right right)
@@ -412,6 +432,40 @@ static void mssante_mail_expunge(struct mail *_mail)
 	mmail->module_ctx.super.expunge(_mail);
 }
 
+/* The mail is about to show another message, or to go: a change of its message still
+   waiting for its Message-ID gets it now. */
+static void mail_moving_on(struct mail *mail)
+{
+	struct mssante_txn *txn = txn_of(mail->transaction);
+
+	if (txn != NULL && txn->unresolved_mail == mail)
+		resolve_message_id(txn);
+}
+
+static void mssante_mail_set_seq(struct mail *_mail, uint32_t seq, bool saving)
+{
+	struct mssante_mail *mmail = MSSANTE_MAIL_CONTEXT((struct mail_private *)_mail);
+
+	mail_moving_on(_mail);
+	mmail->module_ctx.super.set_seq(_mail, seq, saving);
+}
+
+static bool mssante_mail_set_uid(struct mail *_mail, uint32_t uid)
+{
+	struct mssante_mail *mmail = MSSANTE_MAIL_CONTEXT((struct mail_private *)_mail);
+
+	mail_moving_on(_mail);
+	return mmail->module_ctx.super.set_uid(_mail, uid);
+}
+
+static void mssante_mail_free(struct mail *_mail)
+{
+	struct mssante_mail *mmail = MSSANTE_MAIL_CONTEXT((struct mail_private *)_mail);
+
+	mail_moving_on(_mail);
+	mmail->module_ctx.super.free(_mail);
+}
+
 static void mssante_mail_allocated(struct mail *_mail)
 {
 	struct mail_private *mail = (struct mail_private *)_mail;
@@ -429,6 +483,9 @@ static void mssante_mail_allocated(struct mail *_mail)
 	v->update_flags = mssante_mail_update_flags;
 	v->update_keywords = mssante_mail_update_keywords;
 	v->expunge = mssante_mail_expunge;
+	v->set_seq = mssante_mail_set_seq;
+	v->set_uid = mssante_mail_set_uid;
+	v->free = mssante_mail_free;
 	MODULE_CONTEXT_SET(mail, mssante_mail_module, mmail);
 }
 
@@ -660,17 +717,24 @@ static void txn_free(struct mssante_txn *txn)
 	i_free(txn);
 }
 
-static struct mssante_pending *pending_add(struct mssante_txn *txn, const char *event, struct mail *mail)
+/* A change to trace at commit. LATER: its Message-ID is looked up only if needed. */
+static struct mssante_pending *pending_add(struct mssante_txn *txn, const char *event, struct mail *mail, bool later)
 {
 	struct mssante_pending *p;
 
+	resolve_message_id(txn);
 	if (txn->pool == NULL)
 		txn->pool = pool_alloconly_create("mssante txn", 1024);
 	p = p_new(txn->pool, struct mssante_pending, 1);
 
 	p->event = event;
 	p->mailbox = p_strdup(txn->pool, box_name(mail->box));
-	p->message_id = p_strdup(txn->pool, mail_message_id(txn->muser, mail));
+	if (later) {
+		txn->unresolved = p;
+		txn->unresolved_mail = mail;
+	} else {
+		p->message_id = p_strdup(txn->pool, mail_message_id(txn->muser, mail));
+	}
 	p->uid = mail->uid;
 	p->saved_index = -1;
 	*txn->tail = p;
@@ -686,7 +750,7 @@ static void mssante_mail_save(void *_txn, struct mail *mail)
 
 	if (txn == NULL || !txn->traced)
 		return;
-	p = pending_add(txn, "append", mail);
+	p = pending_add(txn, "append", mail, false);
 	p->saved_index = (int)txn->saves++;
 	/* Dovecot gives the saved uids at commit only when asked to. */
 	mail->transaction->flags |= MAILBOX_TRANSACTION_FLAG_ASSIGN_UIDS;
@@ -700,7 +764,7 @@ static void mssante_mail_copy(void *_txn, struct mail *src, struct mail *dst)
 	if (txn == NULL || !txn->traced)
 		return;
 	/* The source uid identifies the message; the record names both folders. */
-	p = pending_add(txn, txn->muser->copy_is_move ? "move" : "copy", src);
+	p = pending_add(txn, txn->muser->copy_is_move ? "move" : "copy", src, false);
 	txn->muser->copy_is_move = false;
 	p->mailbox = p_strdup_printf(txn->pool, "%s -> %s", box_name(src->box), box_name(dst->box));
 	txn->saves++;
@@ -713,7 +777,7 @@ static void mssante_mail_expunge_notify(void *_txn, struct mail *mail)
 	/* The expunge ending a MOVE is in the "move" record of the destination (notify calls
 	   this before mssante_mail_expunge, which clears moving_mail). */
 	if (txn != NULL && txn->traced && txn->muser->moving_mail != mail)
-		(void)pending_add(txn, "expunge", mail);
+		(void)pending_add(txn, "expunge", mail, false);
 }
 
 static void mssante_mail_update_flags_notify(void *_txn, struct mail *mail, enum mail_flags old_flags)
@@ -722,14 +786,16 @@ static void mssante_mail_update_flags_notify(void *_txn, struct mail *mail, enum
 	struct mssante_pending *p;
 	enum mail_flags new_flags;
 	string_t *str;
+	bool seen_only;
 
 	if (txn == NULL || !txn->traced)
 		return;
-	p = pending_add(txn, "flag", mail);
 	/* The flags before and after: who set \Deleted is what a trace is asked about. */
 	old_flags &= ENUM_NEGATE(MAIL_RECENT);
 	new_flags = mail_get_flags(mail) & ENUM_NEGATE(MAIL_RECENT);
-	p->seen_only = (old_flags | MAIL_SEEN) == new_flags && (old_flags & MAIL_SEEN) == 0;
+	seen_only = (old_flags | MAIL_SEEN) == new_flags && (old_flags & MAIL_SEEN) == 0;
+	p = pending_add(txn, "flag", mail, seen_only);
+	p->seen_only = seen_only;
 	str = t_str_new(64);
 	str_append_c(str, '(');
 	imap_write_flags(str, old_flags, NULL);
@@ -745,7 +811,7 @@ static void mssante_mail_update_keywords_notify(void *_txn, struct mail *mail,
 	struct mssante_txn *txn = _txn;
 
 	if (txn != NULL && txn->traced)
-		pending_add(txn, "flag", mail)->reason = "keywords";
+		pending_add(txn, "flag", mail, false)->reason = "keywords";
 }
 
 static void mssante_txn_commit(void *_txn, struct mail_transaction_commit_changes *changes)
@@ -755,6 +821,7 @@ static void mssante_txn_commit(void *_txn, struct mail_transaction_commit_change
 
 	if (txn == NULL)
 		return;
+	resolve_message_id(txn);
 	seq_range_array_iter_init(&iter, &changes->saved_uids);
 	for (struct mssante_pending *p = txn->head; p != NULL; p = p->next) {
 		struct mss_dc_action act = {.event = p->event,

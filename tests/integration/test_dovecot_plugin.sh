@@ -54,7 +54,7 @@ ok "PER: the holder logs in, reads and appends; login, append and read traced wi
 [ "$(audit count event=flag bal="jean.martin@$H")" = 0 ] ||
 	fail "the \Seen set by FETCH BODY[] got a flag record of its own (it is part of the read)"
 run 0 $IMAP --user "jean.martin@$H" --password pw-jean select INBOX append INBOX store 2 '\Seen' fetch 2 create Patients
-audit has event=flag bal="jean.martin@$H" uid=2 reason='() -> (\Seen)' || fail "an explicit STORE \Seen not traced"
+audit has event=flag bal="jean.martin@$H" uid=2 reason='() -> (\Seen)' message_id='<test-1@hopital-test.mssante.fr>' || fail "an explicit STORE \Seen not traced"
 [ "$(audit count event=read bal="jean.martin@$H" uid=2)" = 1 ] || fail "the read of uid 2 not traced once"
 ok "PER: the \Seen that FETCH BODY[] sets is part of the read record; an explicit STORE +FLAGS (\Seen) is a flag record"
 
