@@ -12,6 +12,7 @@
 #                           socket answers; MILTER_PID is its pid; stopped at exit
 #   milter_stop             SIGTERM, waits; MILTER_STOP_MS is how long it took
 #   mt SCRIPT [-D ...]      runs tests/integration/milter/SCRIPT.lua with miltertest on MILTER_SOCK
+#                           (lib: common.lua, the helpers the scripts share)
 #   trail_reasons FILE      "decision reason" per record of an audit trail, one per line
 
 MILTER_BIN="$BUILD/mss-milter"
@@ -129,7 +130,7 @@ at_exit milter_stop
 mt() { # SCRIPT [miltertest args]
 	_s=$1
 	shift
-	miltertest -D "sock=unix:$MILTER_SOCK" "$@" -s "$MILTER_LUA/$_s.lua"
+	miltertest -D "sock=unix:$MILTER_SOCK" -D "lib=$MILTER_LUA/common.lua" "$@" -s "$MILTER_LUA/$_s.lua"
 }
 
 trail_reasons() { # FILE

@@ -1,5 +1,5 @@
 -- miltertest: the "reject" verdict class, against the real mss-milter.
---   miltertest -D sock=unix:PATH -s reject.lua
+--   miltertest -D sock=unix:PATH -D lib=common.lua -s reject.lua
 -- Each case is refused with a reply of the milter's own (SMFIR_REPLYCODE: miltertest does not
 -- show the text of MAIL and RCPT replies, so the shell test reads the reason of each refusal
 -- in the audit trail, in this order):
@@ -7,12 +7,7 @@
 --   reject (unknown_bal + suspended_bal, then RSET), no_auth, not_delegate, not_owner,
 --   app_not_itself, mes_not_patient, bad_ins, bad_codecda
 
-local function check(cond, what)
-	if not cond then
-		mt.echo("FAIL: " .. what)
-		error(what, 2)
-	end
-end
+dofile(lib)
 
 local function inbound(changes)
 	local m = {["{daemon_name}"] = "mss-inbound", ["{client_addr}"] = "192.0.2.7",
@@ -39,23 +34,6 @@ local function submission(login)
 		m[#m + 1] = login
 	end
 	return m
-end
-
--- The sender's verdict: MAIL FROM gets no reply (the milter asks for none, SMFIP_NR_MAIL, so
--- that Postfix waits once for MAIL FROM and RCPT TO); each recipient gets the refusal.
-local function refused_at_mail(macros, from, what)
-	local conn = mt.connect(sock, 50, 0.1)
-	check(conn ~= nil, "cannot connect to " .. sock)
-	mt.macro(conn, SMFIC_MAIL, table.unpack(macros))
-	check(mt.mailfrom(conn, from) == nil, "mailfrom")
-	check(mt.getreply(conn) == SMFIR_CONTINUE, what .. ": MAIL FROM " .. from .. " answered (reply " ..
-		mt.getreply(conn) .. "), no reply was negotiated")
-	for _, to in ipairs({"<jean.martin@hopital-test.mssante.fr>", "<cardiologie@hopital-test.mssante.fr>"}) do
-		check(mt.rcptto(conn, to) == nil, "rcptto")
-		check(mt.getreply(conn) == SMFIR_REPLYCODE, what .. ": MAIL FROM " .. from .. " not refused at RCPT TO " ..
-			to .. " (reply " .. mt.getreply(conn) .. ")")
-	end
-	mt.disconnect(conn)
 end
 
 local function refused_at_eom(macros, from, to, headers, code, xcode, text, what)
