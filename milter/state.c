@@ -258,9 +258,28 @@ struct mm_conf *mm_state_conf(void)
 	return c;
 }
 
+/* Opens the snapshot at PATH again and puts it in force when it is readable, or when none
+   readable is in force. state_lock held. */
+static void snap_reopen_locked(const char *path)
+{
+	struct mm_snap *fresh = snap_open(cur_conf->cfg);
+
+	if (fresh != NULL && (fresh->snap != NULL || cur_snap == NULL || cur_snap->snap == NULL)) {
+		if (fresh->snap != NULL && cur_snap != NULL && cur_snap->snap == NULL)
+			mss_info("snapshot %s opened", path);
+		snap_unref_locked(cur_snap);
+		cur_snap = fresh;
+	} else if (fresh != NULL) {
+		/* Replaced by something unreadable, or removed: the one in force stays (its age
+		   still bounds how long it is trusted). */
+		mss_warning("snapshot %s changed but cannot be read, keeping the one in force: %s", path, fresh->why);
+		snap_unref_locked(fresh);
+	}
+}
+
 struct mm_snap *mm_state_snap(void)
 {
-	struct mm_snap *s, *fresh;
+	struct mm_snap *s;
 	const char *path;
 	time_t now = time(NULL);
 
@@ -269,22 +288,10 @@ struct mm_snap *mm_state_snap(void)
 	/* `mssctl sync` renames a new file over the old one; a missing or unreadable snapshot is
 	   retried. Checked at most once a second (a stat per message would be one syscall more on
 	   every MAIL FROM). */
-	if (now != snap_checked && path != NULL &&
-	    (snap_checked = now, cur_snap == NULL || cur_snap->snap == NULL ||
-				     mss_snapshot_replaced(cur_snap->snap, path))) {
-		fresh = snap_open(cur_conf->cfg);
-		if (fresh != NULL && (fresh->snap != NULL || cur_snap == NULL || cur_snap->snap == NULL)) {
-			if (fresh->snap != NULL && cur_snap != NULL && cur_snap->snap == NULL)
-				mss_info("snapshot %s opened", path);
-			snap_unref_locked(cur_snap);
-			cur_snap = fresh;
-		} else if (fresh != NULL) {
-			/* Replaced by something unreadable, or removed: the one in force stays (its
-			   age still bounds how long it is trusted). */
-			mss_warning("snapshot %s changed but cannot be read, keeping the one in force: %s", path,
-				    fresh->why);
-			snap_unref_locked(fresh);
-		}
+	if (now != snap_checked && path != NULL) {
+		snap_checked = now;
+		if (cur_snap == NULL || cur_snap->snap == NULL || mss_snapshot_replaced(cur_snap->snap, path))
+			snap_reopen_locked(path);
 	}
 	s = cur_snap;
 	if (s == NULL) {
