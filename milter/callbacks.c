@@ -210,7 +210,6 @@ static sfsistat refuse_sender(SMFICTX *ctx, struct mm_ctx *m, const struct mss_v
 	if (!m->nr_mail)
 		return finish(ctx, m, v);
 	m->held = true;
-	m->held_recorded = false;
 	m->held_v = *v;
 	return SMFIS_NOREPLY;
 }
