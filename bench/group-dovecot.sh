@@ -8,7 +8,8 @@
 # within tens of ms here, hits both alike. With the plugin every FETCH is one "read" audit record.
 #   imap_ratio         ops/s with the plugin / ops/s without, default
 #                      settings: the read records with [dovecot] audit_sync = batch (written
-#                      in groups of 16 or within 10 ms, on disk within a second), the login record
+#                      in groups of 16, right after the FETCH that completes one, or within
+#                      10 ms; on disk within a second), the login record
 #                      with [audit] sync = always
 #                      The median over every chunk of the ratio of the two servers' times for
 #                      the same 25 FETCHes, a few ms apart (440 pairs): steal and noise bursts

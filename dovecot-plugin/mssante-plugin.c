@@ -151,16 +151,24 @@ static const char *mail_message_id(struct mssante_user *muser, struct mail *mail
    trail once MSSANTE_FLUSH_RECORDS records wait or MSSANTE_FLUSH_MS after the first of them,
    whichever comes first: one lock and one write(2) for many records rather than six system
    calls for each, which an IMAP client would feel (make bench: imap_ratio), while a crash can
-   cost only a few milliseconds of records. Also written at the end of the session. */
+   cost only a few milliseconds of records. Also written at the end of the session.
+   Once MSSANTE_FLUSH_RECORDS wait, the write is not done in the middle of the command that
+   queued the last of them (a read record is queued before its body goes out): it is due at
+   once, and the ioloop runs it when the command has returned and its answer is on its way,
+   while the client reads that answer. Only a command that queues MSSANTE_FLUSH_NOW_RECORDS
+   without going back to the ioloop writes them itself. */
 #define MSSANTE_FLUSH_RECORDS 16
+#define MSSANTE_FLUSH_NOW_RECORDS 64
 #define MSSANTE_FLUSH_MS 10
 static struct timeout *mssante_flush_to;
+static bool mssante_flush_due; /* mssante_flush_to is the zero timeout */
 
 static void flush_trace(void *context ATTR_UNUSED)
 {
 	char err[512];
 
 	timeout_remove(&mssante_flush_to);
+	mssante_flush_due = FALSE;
 	if (mss_dc_trace_flush(err, sizeof(err)) < 0)
 		i_error("mssante: audit records wait in memory, the trail refuses them: %s "
 			"(further reads and changes fail until it takes them)", err);
@@ -170,10 +178,19 @@ static void trace_queued(void)
 {
 	size_t waiting = mss_dc_trace_pending();
 
-	if (waiting >= MSSANTE_FLUSH_RECORDS || (waiting > 0 && current_ioloop == NULL))
+	if (waiting == 0)
+		return;
+	if (waiting >= MSSANTE_FLUSH_NOW_RECORDS || current_ioloop == NULL) {
 		flush_trace(NULL);
-	else if (waiting > 0 && mssante_flush_to == NULL)
+	} else if (waiting >= MSSANTE_FLUSH_RECORDS) {
+		if (!mssante_flush_due) {
+			timeout_remove(&mssante_flush_to);
+			mssante_flush_to = timeout_add_short(0, flush_trace, NULL);
+			mssante_flush_due = TRUE;
+		}
+	} else if (mssante_flush_to == NULL) {
 		mssante_flush_to = timeout_add_short(MSSANTE_FLUSH_MS, flush_trace, NULL);
+	}
 }
 
 static void log_unwritten(void *context, const char *record, size_t len)
@@ -190,6 +207,7 @@ static void flush_trace_now(struct mssante_user *muser)
 	char err[512];
 
 	timeout_remove(&mssante_flush_to);
+	mssante_flush_due = FALSE;
 	if (mss_dc_trace_flush(err, sizeof(err)) < 0) {
 		e_error(muser->event, "audit trail unwritable at the end of the session: %s", err);
 		mss_dc_trace_discard(log_unwritten, muser);

@@ -84,6 +84,34 @@ for mid in "<long-header@test>" "<short-header@test>"; do
 done
 ok "PER: the read record's Message-ID, from the first block of the stream or, past 40 KB of header, from Dovecot"
 
+# Reads queued by one command are written once it has returned (16 or more: at once, 64 or
+# more: by the command itself), while the session goes on: counted with the session still open.
+python3 - "$DOVECOT_PORT" "jean.martin@$H" "$AUDIT" >"$T/out" 2>&1 <<'PY' || { cat "$T/out" >&2; fail "bulk FETCH session"; }
+import imaplib, json, sys, time
+port, user, audit = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+
+def reads_in_trail():
+    with open(audit, encoding="utf-8") as f:
+        return sum(1 for line in f if (lambda r: r["event"] == "read" and r.get("mailbox") == "Bulk")(json.loads(line)))
+
+imap = imaplib.IMAP4("127.0.0.1", port, timeout=30)
+imap.login(user, "pw-jean")
+assert imap.create("Bulk")[0] == "OK"
+for i in range(70):
+    msg = "From: a@b.fr\r\nSubject: s\r\nMessage-ID: <bulk-%d@test>\r\n\r\nbody\r\n" % i
+    assert imap.append("Bulk", None, None, msg.encode())[0] == "OK"
+assert imap.select("Bulk")[0] == "OK"
+for first, last in ((1, 20), (21, 70)):
+    typ, data = imap.uid("FETCH", "%d:%d" % (first, last), "(BODY[])")
+    assert typ == "OK" and len([d for d in data if isinstance(d, tuple)]) == last - first + 1, (typ, data)
+    time.sleep(0.3)
+    print("after FETCH %d:%d, session open: %d reads in the trail" % (first, last, reads_in_trail()))
+imap.logout()
+PY
+out_has "after FETCH 1:20, session open: 20 reads in the trail"
+out_has "after FETCH 21:70, session open: 70 reads in the trail"
+ok "PER: the reads of a FETCH of 20 and of 50 messages are in the trail right after the command, the session still open"
+
 run 1 $IMAP --user "jean.martin@$H*sophie.durand@$H" --password pw-sophie select INBOX
 refused "refused for idNat_PS $SOPHIE (master login): a personal BAL is open to its holder only"
 log_has "access to BAL jean.martin@$H refused for idNat_PS $SOPHIE (master login): a personal BAL is open to its holder only"
