@@ -315,6 +315,18 @@ void mss_dc_clean_message_id(const char *in, char *out, size_t outlen)
 
 	if (outlen == 0)
 		return;
+	if (in != NULL) {
+		/* The usual Message-ID (`<local@domain>`: printable ASCII, no blank) is copied as
+		   it is: this runs for every traced read. */
+		size_t n = 0;
+
+		while (n < outlen && in[n] > 0x20 && in[n] < 0x7f)
+			n++;
+		if (n < outlen && in[n] == '\0') {
+			memcpy(out, in, n + 1);
+			return;
+		}
+	}
 	for (const unsigned char *p = (const unsigned char *)(in != NULL ? in : ""); *p != '\0'; p++) {
 		if (*p < 0x20 || *p == 0x7f) {
 			space = o > 0; /* folding and controls: one blank between words */

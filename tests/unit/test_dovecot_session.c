@@ -363,6 +363,17 @@ static void test_clean_message_id(void **state)
 	assert_string_equal(out, "<aaaaaaaaaaaaa");
 	mss_dc_clean_message_id(NULL, out, sizeof(out));
 	assert_string_equal(out, "");
+	/* plain identifiers: copied whole when they fit with their NUL, cut when not */
+	mss_dc_clean_message_id("<0123456789@x>", out, sizeof(out));
+	assert_string_equal(out, "<0123456789@x>");
+	mss_dc_clean_message_id("<0123456789@xy>", out, sizeof(out));
+	assert_string_equal(out, "<0123456789@xy>");
+	mss_dc_clean_message_id("<0123456789@xyz>", out, sizeof(out));
+	assert_string_equal(out, "<0123456789@xyz");
+	mss_dc_clean_message_id("<0123456789@xyzw>", out, sizeof(out));
+	assert_string_equal(out, "<0123456789@xyz");
+	mss_dc_clean_message_id("<a@b>", out, 1);
+	assert_string_equal(out, "");
 }
 
 static void test_record_build_has_no_content_field(void **state)
