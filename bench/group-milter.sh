@@ -14,6 +14,12 @@
 #   milter_ratio_durable         the same with [audit] sync = always (group commit)
 #   milter_single_session_ratio  1 session, 300 messages (catches per-message stalls)
 #   milter_msgs_per_s            messages/s through Postfix with the milter (10 sessions, batch)
+#   milter_floor_ratio           the same as milter_ratio for bench/floor-milter, a third
+#                                Postfix instance in the same rounds (each round runs the three
+#                                instances, in a rotating order): libmilter with mss-milter's
+#                                negotiation and callbacks that accept without looking. What
+#                                separates it from milter_ratio is mss-milter's own work; what
+#                                separates it from 1 is the protocol, libmilter and Postfix.
 # Needs root (Postfix). Knobs: MILTER_BENCH_MSGS, MILTER_BENCH_PAIRS.
 set -eu
 T=$W
@@ -36,6 +42,7 @@ MSGS=${MILTER_BENCH_MSGS:-2000}
 PAIRS=${MILTER_BENCH_PAIRS:-7}
 . "$SRC/tests/integration/milter/lib.sh"
 . "$SRC/tests/integration/milter/postfix.sh"
+make -s --no-print-directory -C "$SRC" "BUILD=$BUILD" "$BUILD/floor-milter" >/dev/null
 
 milter_world "$W/world"
 pki_make "$W/pki"
@@ -55,6 +62,18 @@ WITH_DIR=$PF_DIR WITH_PORT=$WRAP_PORT
 postfix_start "$W/pf-plain" ""
 tls_wrap "$PF_SMTPS_PORT" "$PKI/op-valmont.crt" "$PKI/op-valmont.key"
 PLAIN_DIR=$PF_DIR PLAIN_PORT=$WRAP_PORT
+"$BUILD/floor-milter" "unix:$W/floor.sock" >"$W/floor.log" 2>&1 &
+FLOOR_PID=$!
+at_exit "kill $FLOOR_PID 2>/dev/null || true"
+_k=0
+until [ -S "$W/floor.sock" ]; do
+	_k=$((_k + 1))
+	[ $_k -lt 100 ] || { cat "$W/floor.log" >&2; fail "floor-milter did not listen"; }
+	sleep 0.1
+done
+postfix_start "$W/pf-floor" "unix:$W/floor.sock"
+tls_wrap "$PF_SMTPS_PORT" "$PKI/op-valmont.crt" "$PKI/op-valmont.key"
+FLOOR_DIR=$PF_DIR FLOOR_PORT=$WRAP_PORT
 
 cat >"$W/message" <<'EOF'
 From: dr.x@ch-valmont.mssante.fr
@@ -88,28 +107,44 @@ one() {
 		"$4" "$_t0" "$(now)"
 }
 
-# pairs SESSIONS MESSAGES -> "ratio median_with"; the milter must have accepted every message.
+# pairs SESSIONS MESSAGES [floor] -> "ratio median_with [floor_ratio]"; the milter must have
+# accepted every message. With "floor", each round runs the floor instance too.
 pairs() {
 	: >"$W/pairs"
 	for _i in $(seq "$PAIRS"); do
 		_before=$(accepts)
-		# Each pair in the other order than the one before: a drift of the machine (page
-		# cache, journal, steal time) does not always fall on the same side.
-		if [ $((_i % 2)) -eq 1 ]; then
-			_base=$(one "$PLAIN_DIR" "$PLAIN_PORT" "$1" "$2")
-			_with=$(one "$WITH_DIR" "$WITH_PORT" "$1" "$2")
+		# Each round in another order than the one before: a drift of the machine (page
+		# cache, journal, steal time) does not always fall on the same instance.
+		if [ "${3:-}" = floor ]; then
+			case $((_i % 3)) in
+			1) _order="plain with floor" ;;
+			2) _order="with floor plain" ;;
+			*) _order="floor plain with" ;;
+			esac
+		elif [ $((_i % 2)) -eq 1 ]; then
+			_order="plain with"
 		else
-			_with=$(one "$WITH_DIR" "$WITH_PORT" "$1" "$2")
-			_base=$(one "$PLAIN_DIR" "$PLAIN_PORT" "$1" "$2")
+			_order="with plain"
 		fi
+		_floor=-
+		for _k in $_order; do
+			case $_k in
+			plain) _base=$(one "$PLAIN_DIR" "$PLAIN_PORT" "$1" "$2") ;;
+			with) _with=$(one "$WITH_DIR" "$WITH_PORT" "$1" "$2") ;;
+			floor) _floor=$(one "$FLOOR_DIR" "$FLOOR_PORT" "$1" "$2") ;;
+			esac
+		done
 		[ $(($(accepts) - _before)) -eq "$2" ] || fail "the milter did not accept every message"
-		echo "$_base $_with" >>"$W/pairs"
-		echo "bench milter: pair $_i ($1 sessions, $2 messages): without $_base msg/s, with $_with msg/s" >&2
+		echo "$_base $_with $_floor" >>"$W/pairs"
+		echo "bench milter: round $_i ($1 sessions, $2 messages): without $_base msg/s, with $_with msg/s, floor $_floor msg/s" >&2
 	done
 	python3 - "$W/pairs" <<'PY'
 import statistics, sys
-pairs = [tuple(map(float, l.split())) for l in open(sys.argv[1]) if l.strip()]
-print("%.3f %.1f" % (statistics.median(w / b for b, w in pairs), statistics.median(w for _, w in pairs)))
+rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
+out = "%.3f %.1f" % (statistics.median(float(w) / float(b) for b, w, _ in rows), statistics.median(float(w) for _, w, _ in rows))
+if rows[0][2] != "-":
+    out += " %.3f" % statistics.median(float(f) / float(b) for b, _, f in rows)
+print(out)
 PY
 }
 
@@ -128,9 +163,10 @@ reload() { # CONF: switch the milter's configuration with SIGHUP
 # Warm-up (processes spawned, TLS caches, page cache), not measured.
 one "$PLAIN_DIR" "$PLAIN_PORT" 10 200 >/dev/null
 one "$WITH_DIR" "$WITH_PORT" 10 200 >/dev/null
+one "$FLOOR_DIR" "$FLOOR_PORT" 10 200 >/dev/null
 
-set -- $(pairs 10 "$MSGS")
-ratio=$1 rate=$2
+set -- $(pairs 10 "$MSGS" floor)
+ratio=$1 rate=$2 floor=$3
 reload "$W/always.conf"
 set -- $(pairs 10 "$MSGS")
 durable=$1
@@ -143,3 +179,4 @@ echo "bench: milter_ratio = $ratio ratio"
 echo "bench: milter_ratio_durable = $durable ratio"
 echo "bench: milter_single_session_ratio = $single ratio"
 echo "bench: milter_msgs_per_s = $rate msg/s"
+echo "bench: milter_floor_ratio = $floor ratio"
