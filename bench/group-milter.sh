@@ -20,6 +20,7 @@
 #                                negotiation and callbacks that accept without looking. What
 #                                separates it from milter_ratio is mss-milter's own work; what
 #                                separates it from 1 is the protocol, libmilter and Postfix.
+#   milter_floor_single_session_ratio  the same for milter_single_session_ratio
 # Needs root (Postfix). Knobs: MILTER_BENCH_MSGS, MILTER_BENCH_PAIRS.
 set -eu
 T=$W
@@ -171,8 +172,8 @@ reload "$W/always.conf"
 set -- $(pairs 10 "$MSGS")
 durable=$1
 reload "$W/batch.conf"
-set -- $(pairs 1 300)
-single=$1
+set -- $(pairs 1 300 floor)
+single=$1 floor_single=$3
 
 "$MSSCTL" audit verify "$MILTER_AUDIT/milter.log" >/dev/null || fail "the audit trail does not verify"
 echo "bench: milter_ratio = $ratio ratio"
@@ -180,3 +181,4 @@ echo "bench: milter_ratio_durable = $durable ratio"
 echo "bench: milter_single_session_ratio = $single ratio"
 echo "bench: milter_msgs_per_s = $rate msg/s"
 echo "bench: milter_floor_ratio = $floor ratio"
+echo "bench: milter_floor_single_session_ratio = $floor_single ratio"
