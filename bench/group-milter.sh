@@ -12,7 +12,9 @@
 #   milter_ratio                 10 sessions, 2,000 messages, [audit] sync = batch, median of
 #                                7 interleaved pairs (MILTER_BENCH_PAIRS), in alternating order
 #   milter_ratio_durable         the same with [audit] sync = always (group commit)
-#   milter_single_session_ratio  1 session, 300 messages (catches per-message stalls)
+#   milter_single_session_ratio  1 session, 300 messages (catches per-message stalls), median of
+#                                15 rounds (MILTER_BENCH_SINGLE_PAIRS): a run lasts about a
+#                                second, as long as the machine's slow spells
 #   milter_msgs_per_s            messages/s through Postfix with the milter (10 sessions, batch)
 #   milter_floor_ratio           the same as milter_ratio for bench/floor-milter, a third
 #                                Postfix instance in the same rounds (each round runs the three
@@ -21,7 +23,7 @@
 #                                separates it from milter_ratio is mss-milter's own work; what
 #                                separates it from 1 is the protocol, libmilter and Postfix.
 #   milter_floor_single_session_ratio  the same for milter_single_session_ratio
-# Needs root (Postfix). Knobs: MILTER_BENCH_MSGS, MILTER_BENCH_PAIRS.
+# Needs root (Postfix). Knobs: MILTER_BENCH_MSGS, MILTER_BENCH_PAIRS, MILTER_BENCH_SINGLE_PAIRS.
 set -eu
 T=$W
 MSSCTL="$BUILD/mssctl"
@@ -41,6 +43,7 @@ write_conf() {
 [ "$(id -u)" -eq 0 ] || fail "needs root (a private Postfix)"
 MSGS=${MILTER_BENCH_MSGS:-2000}
 PAIRS=${MILTER_BENCH_PAIRS:-7}
+SINGLE_PAIRS=${MILTER_BENCH_SINGLE_PAIRS:-15}
 . "$SRC/tests/integration/milter/lib.sh"
 . "$SRC/tests/integration/milter/postfix.sh"
 make -s --no-print-directory -C "$SRC" "BUILD=$BUILD" "$BUILD/floor-milter" >/dev/null
@@ -90,7 +93,6 @@ cillum dolore eu fugiat nulla pariatur. Excepteur sint occaecat cupidatat non pr
 culpa qui officia deserunt mollit anim id est laborum.
 EOF
 
-now() { date +%s.%N; }
 accepts() {
 	[ -f "$MILTER_AUDIT/milter.log" ] || { echo 0; return; }
 	grep -c '"decision":"accept"' "$MILTER_AUDIT/milter.log" || true
@@ -98,21 +100,36 @@ accepts() {
 
 # one DIR PORT SESSIONS MESSAGES -> messages/s on stdout
 one() {
-	_t0=$(now)
-	smtp-source -s "$3" -m "$4" -d -M mss.ch-valmont.fr -f dr.x@ch-valmont.mssante.fr \
-		-t jean.martin@hopital-test.mssante.fr -F "$W/message" "127.0.0.1:$2" >"$W/source.out" 2>&1 ||
-		{ cat "$W/source.out" >&2; fail "smtp-source failed"; }
-	PF_DIR=$1
-	postfix_wait_empty 300 || fail "queue of $1 did not drain"
-	python3 -c 'import sys; print("%.1f" % (int(sys.argv[1]) / (float(sys.argv[3]) - float(sys.argv[2]))))' \
-		"$4" "$_t0" "$(now)"
+	# smtp-source, then the queue until it is empty (everything handed to the sink), looked at
+	# every 5 ms: a run of one session lasts about a second, which a coarser wait would blur.
+	python3 - "$1/queue" "$4" "$W/source.out" smtp-source -s "$3" -m "$4" -d -M mss.ch-valmont.fr \
+		-f dr.x@ch-valmont.mssante.fr -t jean.martin@hopital-test.mssante.fr -F "$W/message" \
+		"127.0.0.1:$2" <<'PY' || { cat "$W/source.out" >&2; fail "smtp-source failed or the queue of $1 did not drain"; }
+import os, subprocess, sys, time
+queue, n, out, cmd = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4:]
+dirs = [os.path.join(queue, d) for d in ("incoming", "active", "deferred", "maildrop")]
+def busy():
+    return any(files for d in dirs for _, _, files in os.walk(d))
+t0 = time.time()
+with open(out, "wb") as f:
+    if subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT).returncode != 0:
+        sys.exit(1)
+deadline = time.time() + 300
+while busy():
+    if time.time() > deadline:
+        sys.exit(1)
+    time.sleep(0.005)
+print("%.1f" % (n / (time.time() - t0)))
+PY
 }
 
-# pairs SESSIONS MESSAGES [floor] -> "ratio median_with [floor_ratio]"; the milter must have
-# accepted every message. With "floor", each round runs the floor instance too.
+# pairs ROUNDS SESSIONS MESSAGES [floor] -> "ratio median_with [floor_ratio]"; the milter must
+# have accepted every message. With "floor", each round runs the floor instance too.
 pairs() {
+	_rounds=$1
+	shift
 	: >"$W/pairs"
-	for _i in $(seq "$PAIRS"); do
+	for _i in $(seq "$_rounds"); do
 		_before=$(accepts)
 		# Each round in another order than the one before: a drift of the machine (page
 		# cache, journal, steal time) does not always fall on the same instance.
@@ -166,13 +183,13 @@ one "$PLAIN_DIR" "$PLAIN_PORT" 10 200 >/dev/null
 one "$WITH_DIR" "$WITH_PORT" 10 200 >/dev/null
 one "$FLOOR_DIR" "$FLOOR_PORT" 10 200 >/dev/null
 
-set -- $(pairs 10 "$MSGS" floor)
+set -- $(pairs "$PAIRS" 10 "$MSGS" floor)
 ratio=$1 rate=$2 floor=$3
 reload "$W/always.conf"
-set -- $(pairs 10 "$MSGS")
+set -- $(pairs "$PAIRS" 10 "$MSGS")
 durable=$1
 reload "$W/batch.conf"
-set -- $(pairs 1 300 floor)
+set -- $(pairs "$SINGLE_PAIRS" 1 300 floor)
 single=$1 floor_single=$3
 
 "$MSSCTL" audit verify "$MILTER_AUDIT/milter.log" >/dev/null || fail "the audit trail does not verify"
