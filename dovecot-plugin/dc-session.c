@@ -316,14 +316,17 @@ void mss_dc_clean_message_id(const char *in, char *out, size_t outlen)
 	if (outlen == 0)
 		return;
 	if (in != NULL) {
-		/* The usual Message-ID (`<local@domain>`: printable ASCII, no blank) is copied as
-		   it is: this runs for every traced read. */
+		/* The usual Message-ID, as a header gives it (` <local@domain>\r`: one word of
+		   printable ASCII between blanks), is copied without the loop below: this runs for
+		   every traced read. */
+		const char *word = in + strspn(in, " \t");
 		size_t n = 0;
 
-		while (n < outlen && in[n] > 0x20 && in[n] < 0x7f)
+		while (n < outlen && word[n] > 0x20 && word[n] < 0x7f)
 			n++;
-		if (n < outlen && in[n] == '\0') {
-			memcpy(out, in, n + 1);
+		if (n < outlen && word[n + strspn(word + n, " \t\r\n")] == '\0') {
+			memcpy(out, word, n);
+			out[n] = '\0';
 			return;
 		}
 	}

@@ -374,6 +374,11 @@ static void test_clean_message_id(void **state)
 	assert_string_equal(out, "<0123456789@xyz");
 	mss_dc_clean_message_id("<a@b>", out, 1);
 	assert_string_equal(out, "");
+	/* as a header gives it: blanks around, the line's CR */
+	mss_dc_clean_message_id(" \t<0123456789@xy>\r\n", out, sizeof(out));
+	assert_string_equal(out, "<0123456789@xy>");
+	mss_dc_clean_message_id(" <0123456789@xyz>\r", out, sizeof(out));
+	assert_string_equal(out, "<0123456789@xyz");
 }
 
 static void test_record_build_has_no_content_field(void **state)
