@@ -310,44 +310,32 @@ void mss_dc_process_deinit(void)
 
 void mss_dc_clean_message_id(const char *in, char *out, size_t outlen)
 {
+	const unsigned char *p = (const unsigned char *)(in != NULL ? in : "");
 	size_t o = 0;
 	bool space = false;
 
 	if (outlen == 0)
 		return;
-	if (in != NULL) {
-		/* The usual Message-ID, as a header gives it (` <local@domain>\r`: one word of
-		   printable ASCII between blanks), is copied without the loop below: this runs for
-		   every traced read. */
-		const char *word = in + strspn(in, " \t");
-		size_t n = 0;
+	while (*p != '\0' && o + 1 < outlen) {
+		size_t run = 0;
 
-		while (n < outlen && word[n] > 0x20 && word[n] < 0x7f)
-			n++;
-		if (n < outlen && word[n + strspn(word + n, " \t\r\n")] == '\0') {
-			memcpy(out, word, n);
-			out[n] = '\0';
-			return;
-		}
-	}
-	for (const unsigned char *p = (const unsigned char *)(in != NULL ? in : ""); *p != '\0'; p++) {
-		if (*p < 0x20 || *p == 0x7f) {
-			space = o > 0; /* folding and controls: one blank between words */
-			continue;
-		}
-		if (*p == ' ') {
-			space = o > 0;
+		if (*p <= ' ' || *p == 0x7f) {
+			space = o > 0; /* blanks, folding and controls: one blank between words */
+			p++;
 			continue;
 		}
 		if (space) {
-			if (o + 1 >= outlen)
-				break;
 			out[o++] = ' ';
 			space = false;
+			if (o + 1 >= outlen)
+				break;
 		}
-		if (o + 1 >= outlen)
-			break;
-		out[o++] = (char)*p;
+		/* A word is copied as one run, as far as it fits: this runs for every traced read. */
+		while (run < outlen - 1 - o && p[run] > ' ' && p[run] != 0x7f)
+			run++;
+		memcpy(out + o, p, run);
+		o += run;
+		p += run;
 	}
 	/* Never end inside a UTF-8 sequence. */
 	while (o > 0 && ((unsigned char)out[o - 1] & 0x80) != 0) {

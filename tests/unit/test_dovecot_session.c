@@ -351,34 +351,33 @@ static void test_audit_unavailable_refuses(void **state)
 
 static void test_clean_message_id(void **state)
 {
+	static const struct {
+		const char *in;
+		size_t outlen;
+		const char *want;
+	} cases[] = {
+	    {"  <a@b>  ", 16, "<a@b>"},
+	    {"<a\r\n b>\x01", 16, "<a b>"},
+	    /* cut at a character boundary: "é" is two bytes */
+	    {"<aaaaaaaaaaaaa\xc3\xa9>", 16, "<aaaaaaaaaaaaa"},
+	    {NULL, 16, ""},
+	    /* copied whole when it fits with its NUL, cut when not */
+	    {"<0123456789@x>", 16, "<0123456789@x>"},
+	    {"<0123456789@xy>", 16, "<0123456789@xy>"},
+	    {"<0123456789@xyz>", 16, "<0123456789@xyz"},
+	    {"<0123456789@xyzw>", 16, "<0123456789@xyz"},
+	    {"<a@b>", 1, ""},
+	    /* as a header gives it: blanks around, the line's CR */
+	    {" \t<0123456789@xy>\r\n", 16, "<0123456789@xy>"},
+	    {" <0123456789@xyz>\r", 16, "<0123456789@xyz"},
+	};
 	char out[16];
 
 	(void)state;
-	mss_dc_clean_message_id("  <a@b>  ", out, sizeof(out));
-	assert_string_equal(out, "<a@b>");
-	mss_dc_clean_message_id("<a\r\n b>\x01", out, sizeof(out));
-	assert_string_equal(out, "<a b>");
-	/* cut at a character boundary: "é" is two bytes */
-	mss_dc_clean_message_id("<aaaaaaaaaaaaa\xc3\xa9>", out, sizeof(out));
-	assert_string_equal(out, "<aaaaaaaaaaaaa");
-	mss_dc_clean_message_id(NULL, out, sizeof(out));
-	assert_string_equal(out, "");
-	/* plain identifiers: copied whole when they fit with their NUL, cut when not */
-	mss_dc_clean_message_id("<0123456789@x>", out, sizeof(out));
-	assert_string_equal(out, "<0123456789@x>");
-	mss_dc_clean_message_id("<0123456789@xy>", out, sizeof(out));
-	assert_string_equal(out, "<0123456789@xy>");
-	mss_dc_clean_message_id("<0123456789@xyz>", out, sizeof(out));
-	assert_string_equal(out, "<0123456789@xyz");
-	mss_dc_clean_message_id("<0123456789@xyzw>", out, sizeof(out));
-	assert_string_equal(out, "<0123456789@xyz");
-	mss_dc_clean_message_id("<a@b>", out, 1);
-	assert_string_equal(out, "");
-	/* as a header gives it: blanks around, the line's CR */
-	mss_dc_clean_message_id(" \t<0123456789@xy>\r\n", out, sizeof(out));
-	assert_string_equal(out, "<0123456789@xy>");
-	mss_dc_clean_message_id(" <0123456789@xyz>\r", out, sizeof(out));
-	assert_string_equal(out, "<0123456789@xyz");
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		mss_dc_clean_message_id(cases[i].in, out, cases[i].outlen);
+		assert_string_equal(out, cases[i].want);
+	}
 }
 
 static void test_record_build_has_no_content_field(void **state)
