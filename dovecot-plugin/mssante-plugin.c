@@ -163,12 +163,17 @@ static const char *mail_message_id(struct mssante_user *muser, struct mail *mail
 static struct timeout *mssante_flush_to;
 static bool mssante_flush_due; /* mssante_flush_to is the zero timeout */
 
+static void flush_timer_remove(void)
+{
+	timeout_remove(&mssante_flush_to);
+	mssante_flush_due = FALSE;
+}
+
 static void flush_trace(void *context ATTR_UNUSED)
 {
 	char err[512];
 
-	timeout_remove(&mssante_flush_to);
-	mssante_flush_due = FALSE;
+	flush_timer_remove();
 	if (mss_dc_trace_flush(err, sizeof(err)) < 0)
 		i_error("mssante: audit records wait in memory, the trail refuses them: %s "
 			"(further reads and changes fail until it takes them)", err);
@@ -184,7 +189,7 @@ static void trace_queued(void)
 		flush_trace(NULL);
 	} else if (waiting >= MSSANTE_FLUSH_RECORDS) {
 		if (!mssante_flush_due) {
-			timeout_remove(&mssante_flush_to);
+			flush_timer_remove();
 			mssante_flush_to = timeout_add_short(0, flush_trace, NULL);
 			mssante_flush_due = TRUE;
 		}
@@ -206,8 +211,7 @@ static void flush_trace_now(struct mssante_user *muser)
 {
 	char err[512];
 
-	timeout_remove(&mssante_flush_to);
-	mssante_flush_due = FALSE;
+	flush_timer_remove();
 	if (mss_dc_trace_flush(err, sizeof(err)) < 0) {
 		e_error(muser->event, "audit trail unwritable at the end of the session: %s", err);
 		mss_dc_trace_discard(log_unwritten, muser);
