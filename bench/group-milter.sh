@@ -69,12 +69,7 @@ PLAIN_DIR=$PF_DIR PLAIN_PORT=$WRAP_PORT
 "$BUILD/floor-milter" "unix:$W/floor.sock" >"$W/floor.log" 2>&1 &
 FLOOR_PID=$!
 at_exit "kill $FLOOR_PID 2>/dev/null || true"
-_k=0
-until [ -S "$W/floor.sock" ]; do
-	_k=$((_k + 1))
-	[ $_k -lt 100 ] || { cat "$W/floor.log" >&2; fail "floor-milter did not listen"; }
-	sleep 0.1
-done
+_milter_wait "unix:$W/floor.sock" || { cat "$W/floor.log" >&2; fail "floor-milter did not listen"; }
 postfix_start "$W/pf-floor" "unix:$W/floor.sock"
 tls_wrap "$PF_SMTPS_PORT" "$PKI/op-valmont.crt" "$PKI/op-valmont.key"
 FLOOR_DIR=$PF_DIR FLOOR_PORT=$WRAP_PORT
