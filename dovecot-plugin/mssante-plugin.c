@@ -7,9 +7,10 @@
  *  - mail_user_created: settings read once (mail_user_plugin_getenv), the login decided;
  *    a refusal sets user->error, which ends the session before any mailbox is touched
  *    (as quota and acl do for their own failures);
- *  - mailbox_allocated / mail_allocated: vfunc overrides (as acl does) that check the
- *    delegate's rights and always chain to super; a refused change marks the transaction,
- *    whose commit then fails with MAIL_ERROR_PERM, so the IMAP client gets NO [NOPERM];
+ *  - mailbox_allocated: vfunc overrides (as acl does), the mails' own installed by the
+ *    mailbox's mail_alloc, that check the delegate's rights and always chain to super; a
+ *    refused change marks the transaction, whose commit then fails with MAIL_ERROR_PERM,
+ *    so the IMAP client gets NO [NOPERM];
  *  - the notify plugin's vfuncs (as mail_log does) for the trace of what was committed:
  *    flags, copy/move, expunge, append, mailbox create/delete/rename; message reads are
  *    traced where the content stream is opened for the client.
@@ -69,6 +70,9 @@ struct mssante_user {
 	/* A refused IMAP login left for the IMAP companion to end with the reason (see
 	   mssante_plugin_defer_imap_refusal): every mailbox stays closed meanwhile. */
 	const char *refusal;
+	/* A transaction context kept for the next transaction: a session opens one per command
+	   (every FETCH), and most record nothing. */
+	struct mssante_txn *spare_txn;
 };
 
 struct mssante_mailbox {
@@ -488,17 +492,23 @@ static void mssante_mail_free(struct mail *_mail)
 	mmail->module_ctx.super.free(_mail);
 }
 
-static void mssante_mail_allocated(struct mail *_mail)
+/* Installs the mail vfuncs on each mail of a mailbox the plugin looks at. Done here, in the
+   mailbox's mail_alloc, rather than in a mail_allocated hook: Dovecot's hook machinery walks
+   the whole vfunc table once per plugin and per mail allocated (about 1,100 instructions, two
+   allocations per FETCH), and that was a third of what the plugin cost a FETCH. The order is
+   the same as a hook's: mail_alloc() runs the hooks (the notify plugin's) after this returns,
+   on top of these vfuncs, as they would have been on top of a hook loaded after notify. */
+static struct mail *mssante_mail_alloc(struct mailbox_transaction_context *t, enum mail_fetch_field wanted_fields,
+				       struct mailbox_header_lookup_ctx *wanted_headers)
 {
+	struct mssante_mailbox *mbox = MSSANTE_BOX_CONTEXT(t->box);
+	struct mail *_mail = mbox->module_ctx.super.mail_alloc(t, wanted_fields, wanted_headers);
 	struct mail_private *mail = (struct mail_private *)_mail;
-	struct mail_vfuncs *v = mail->vlast;
-	struct mssante_mail *mmail;
+	/* The vfuncs as the storage set them; vlast is not set yet (the hooks set it). */
+	struct mail_vfuncs *v = &mail->v;
+	struct mssante_mail *mmail = p_new(mail->pool, struct mssante_mail, 1);
 
-	if (box_user(_mail->box) == NULL)
-		return;
-	mmail = p_new(mail->pool, struct mssante_mail, 1);
 	mmail->module_ctx.super = *v;
-	mail->vlast = &mmail->module_ctx.super;
 
 	v->get_stream = mssante_mail_get_stream;
 	v->get_binary_stream = mssante_mail_get_binary_stream;
@@ -509,6 +519,7 @@ static void mssante_mail_allocated(struct mail *_mail)
 	v->set_uid = mssante_mail_set_uid;
 	v->free = mssante_mail_free;
 	MODULE_CONTEXT_SET(mail, mssante_mail_module, mmail);
+	return _mail;
 }
 
 /* ---- a refused IMAP login waiting for the companion's BYE ---- */
@@ -710,6 +721,7 @@ static void mssante_mailbox_allocated(struct mailbox *box)
 	v->delete_box = mssante_delete_box;
 	v->rename_box = mssante_rename_box;
 	v->transaction_commit = mssante_transaction_commit;
+	v->mail_alloc = mssante_mail_alloc;
 	MODULE_CONTEXT_SET(box, mssante_storage_module, mbox);
 }
 
@@ -725,7 +737,11 @@ static void *mssante_txn_begin(struct mailbox_transaction_context *t)
 
 	if (muser == NULL)
 		return NULL;
-	txn = i_new(struct mssante_txn, 1);
+	txn = muser->spare_txn;
+	if (txn != NULL)
+		muser->spare_txn = NULL;
+	else
+		txn = i_new(struct mssante_txn, 1);
 	txn->muser = muser;
 	txn->traced = muser->session.traced;
 	txn->tail = &txn->head;
@@ -735,8 +751,15 @@ static void *mssante_txn_begin(struct mailbox_transaction_context *t)
 
 static void txn_free(struct mssante_txn *txn)
 {
+	struct mssante_user *muser = txn->muser;
+
 	pool_unref(&txn->pool);
-	i_free(txn);
+	if (muser->spare_txn == NULL) {
+		i_zero(txn);
+		muser->spare_txn = txn;
+	} else {
+		i_free(txn);
+	}
 }
 
 /* A change to trace at commit. LATER: its Message-ID is looked up only if needed. */
@@ -937,6 +960,7 @@ static void mssante_user_deinit(struct mail_user *user)
 
 	i_assert(muser != NULL);
 	flush_trace_now(muser);
+	i_free(muser->spare_txn);
 	if (muser->session_open)
 		mss_dc_session_close(&muser->session);
 	muser->session_open = FALSE;
@@ -1010,7 +1034,6 @@ static struct mail_storage_hooks mssante_mail_storage_hooks = {
 	.mail_user_created = mssante_mail_user_created,
 	.mailbox_list_created = mssante_mailbox_list_created,
 	.mailbox_allocated = mssante_mailbox_allocated,
-	.mail_allocated = mssante_mail_allocated,
 };
 
 void mssante_plugin_init(struct module *module)
