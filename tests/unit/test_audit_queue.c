@@ -233,6 +233,51 @@ static void test_failed_write_keeps_the_queue(void **state)
 	assert_int_equal(records, 3);
 }
 
+/* The record that fills the queue cannot be written with it: that record alone is refused
+   (its action fails), the others stay queued, and the queue a failed write left goes out whole
+   once the path is free, and verifies. */
+static void test_full_queue_failing_refuses_only_the_last(void **state)
+{
+	struct mss_audit *a;
+	struct mss_audit_record r = MSS_AUDIT_RECORD_INIT;
+	char err[256], q[32], rotated[400];
+	const char *series[2];
+	unsigned long records = 0;
+
+	(void)state;
+	a = open_or_die(logp, 1);
+	write_one(a, "w1");
+	for (int i = 0; i < MSS_AUDIT_QUEUE_RECORDS - 1; i++) {
+		snprintf(q, sizeof(q), "q%d", i);
+		queue_one(a, q);
+	}
+	snprintf(rotated, sizeof(rotated), "%s.1", logp);
+	assert_int_equal(rename(logp, rotated), 0);
+	assert_int_equal(mkdir(logp, 0700), 0);
+	r.event = "read";
+	r.queue_id = "last";
+	assert_int_equal(mss_audit_queue(a, &r, err, sizeof(err)), -1);
+	assert_int_equal(mss_audit_queued(a), MSS_AUDIT_QUEUE_RECORDS - 1);
+	assert_int_equal(rmdir(logp), 0);
+	queue_one(a, "after");
+	assert_int_equal(mss_audit_queued(a), 0);
+	mss_audit_close(a);
+	assert_int_equal(count_lines(logp), MSS_AUDIT_QUEUE_RECORDS);
+	{
+		char *ids = ids_of(logp);
+
+		assert_null(strstr(ids, "last"));
+		assert_non_null(strstr(ids, "q0 q1 "));
+		assert_string_equal(ids + strlen(ids) - 5, "after");
+		free(ids);
+	}
+	series[0] = rotated;
+	series[1] = logp;
+	if (mss_audit_verify(series, 2, &records, err, sizeof(err)) != 0)
+		fail_msg("verify: %s", err);
+	assert_int_equal(records, MSS_AUDIT_QUEUE_RECORDS + 1);
+}
+
 /* A queue that cannot be written is handed back, record by record, without the chain. */
 struct handed {
 	int n;
@@ -345,6 +390,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_full_queue_writes_itself, make_dir, remove_dir),
 	    cmocka_unit_test_setup_teardown(test_close_writes_the_queue, make_dir, remove_dir),
 	    cmocka_unit_test_setup_teardown(test_failed_write_keeps_the_queue, make_dir, remove_dir),
+	    cmocka_unit_test_setup_teardown(test_full_queue_failing_refuses_only_the_last, make_dir, remove_dir),
 	    cmocka_unit_test_setup_teardown(test_discard_hands_records_back, make_dir, remove_dir),
 	    cmocka_unit_test_setup_teardown(test_fork_child_leaves_parent_queue, make_dir, remove_dir),
 	    cmocka_unit_test_setup_teardown(test_threads_queue_and_write, make_dir, remove_dir),
