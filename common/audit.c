@@ -1021,20 +1021,20 @@ static void forget_parent_queue(struct mss_audit *a)
 		drop_queue(a);
 }
 
-static size_t str_size(const char *s)
+/* The length S is copied with (cut like put_json_string would); NO_STR for NULL. */
+#define NO_STR ((size_t)-1)
+static size_t str_len(const char *s)
 {
-	return s != NULL ? strnlen(s, FIELD_MAX + 4) + 1 : 0;
+	return s != NULL ? strnlen(s, FIELD_MAX + 3) : NO_STR;
 }
 
-/* Copies S (cut like put_json_string would) to *AT; returns the copy, NULL for NULL. */
-static const char *str_copy(const char *s, char **at)
+/* Copies the N bytes of S and a NUL to *AT; returns the copy, NULL for NO_STR. */
+static const char *str_copy(const char *s, size_t n, char **at)
 {
-	size_t n;
 	char *out = *at;
 
-	if (s == NULL)
+	if (n == NO_STR)
 		return NULL;
-	n = strnlen(s, FIELD_MAX + 3);
 	memcpy(out, s, n);
 	out[n] = '\0';
 	*at += n + 1;
@@ -1046,32 +1046,46 @@ static const char *str_copy(const char *s, char **at)
 	X(method) X(auth_user) X(actor) X(bal) X(bal_type) X(mailbox) X(from) X(message_id) X(mss_nil) X(mss_ins)      \
 	X(mss_codecda) X(decision) X(reason)
 
+/* On the path of every traced IMAP FETCH: each string is measured once. */
 static struct queued *queued_copy(const struct mss_audit_record *r, size_t *size_r)
 {
+	enum {
+#define X(f) LEN_##f,
+		REC_STRINGS(r)
+#undef X
+		N_LEN
+	};
+	size_t len[N_LEN];
 	size_t size = sizeof(struct queued) + r->n_rcpt * sizeof(struct mss_audit_rcpt);
 	struct queued *q;
 	char *at;
 
-#define X(f) size += str_size(r->f);
+#define X(f)                                                                                                           \
+	len[LEN_##f] = str_len(r->f);                                                                                  \
+	size += len[LEN_##f] != NO_STR ? len[LEN_##f] + 1 : 0;
 	REC_STRINGS(r)
 #undef X
-	for (size_t i = 0; r->rcpt != NULL && i < r->n_rcpt; i++)
-		size += str_size(r->rcpt[i].addr) + str_size(r->rcpt[i].decision) + str_size(r->rcpt[i].reason);
+	for (size_t i = 0; r->rcpt != NULL && i < r->n_rcpt; i++) {
+		const char *s[] = {r->rcpt[i].addr, r->rcpt[i].decision, r->rcpt[i].reason};
+
+		for (size_t k = 0; k < 3; k++)
+			size += s[k] != NULL ? str_len(s[k]) + 1 : 0;
+	}
 	q = malloc(size);
 	if (q == NULL)
 		return NULL;
 	q->rec = *r;
 	at = (char *)(q + 1) + r->n_rcpt * sizeof(struct mss_audit_rcpt);
-#define X(f) q->rec.f = str_copy(r->f, &at);
+#define X(f) q->rec.f = str_copy(r->f, len[LEN_##f], &at);
 	REC_STRINGS(r)
 #undef X
 	if (r->rcpt != NULL && r->n_rcpt > 0) {
 		struct mss_audit_rcpt *rc = (struct mss_audit_rcpt *)(q + 1);
 
 		for (size_t i = 0; i < r->n_rcpt; i++) {
-			rc[i].addr = str_copy(r->rcpt[i].addr, &at);
-			rc[i].decision = str_copy(r->rcpt[i].decision, &at);
-			rc[i].reason = str_copy(r->rcpt[i].reason, &at);
+			rc[i].addr = str_copy(r->rcpt[i].addr, str_len(r->rcpt[i].addr), &at);
+			rc[i].decision = str_copy(r->rcpt[i].decision, str_len(r->rcpt[i].decision), &at);
+			rc[i].reason = str_copy(r->rcpt[i].reason, str_len(r->rcpt[i].reason), &at);
 		}
 		q->rec.rcpt = rc;
 	} else {

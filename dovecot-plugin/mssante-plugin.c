@@ -287,14 +287,22 @@ static void deny_in_transaction(struct mssante_user *muser, struct mail *mail, e
    (sizes, snippets, search, indexing, copying) are not reads by the actor. */
 static bool reason_delivers_content(const char *reason)
 {
-	static const char *const reasons[] = {"mail body", "full mail", "MIME part", "mail stream", "RETR", "TOP"};
+#define REASON(s) {s, sizeof(s) - 1}
+	static const struct {
+		const char *text;
+		size_t len;
+	} reasons[] = {REASON("full mail"), REASON("mail body"), REASON("MIME part"),
+		       REASON("mail stream"), REASON("RETR"), REASON("TOP")};
+#undef REASON
 
 	if (reason == NULL)
 		return false;
+	/* Called for each of the three or so streams a FETCH opens: the first byte decides most. */
 	for (unsigned int i = 0; i < N_ELEMENTS(reasons); i++) {
-		size_t n = strlen(reasons[i]);
+		size_t n = reasons[i].len;
 
-		if (strncmp(reason, reasons[i], n) == 0 && (reason[n] == '\0' || reason[n] == ' '))
+		if (reason[0] == reasons[i].text[0] && strncmp(reason, reasons[i].text, n) == 0 &&
+		    (reason[n] == '\0' || reason[n] == ' '))
 			return true;
 	}
 	return false;
@@ -366,10 +374,11 @@ static int mssante_mail_get_stream(struct mail *_mail, bool get_body, struct mes
 {
 	struct mail_private *mail = (struct mail_private *)_mail;
 	struct mssante_mail *mmail = MSSANTE_MAIL_CONTEXT(mail);
-	struct mssante_user *muser = box_user(_mail->box);
+	struct mssante_user *muser;
 	const char *message_id;
 
-	if (muser == NULL || !get_body || muser->internal != 0 || !reason_delivers_content(mail->get_stream_reason))
+	if (!get_body || !reason_delivers_content(mail->get_stream_reason) || (muser = box_user(_mail->box)) == NULL ||
+	    muser->internal != 0)
 		return mmail->module_ctx.super.get_stream(_mail, get_body, hdr_size, body_size, stream_r);
 	if (read_allowed(muser, _mail) < 0)
 		return -1;
