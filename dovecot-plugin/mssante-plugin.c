@@ -70,8 +70,8 @@ struct mssante_user {
 	/* A refused IMAP login left for the IMAP companion to end with the reason (see
 	   mssante_plugin_defer_imap_refusal): every mailbox stays closed meanwhile. */
 	const char *refusal;
-	/* A transaction context kept for the next transaction: a session opens one per command
-	   (every FETCH), and most record nothing. */
+	/* A transaction context kept for the next transaction: a session opens one or two per
+	   command (every FETCH), and most record nothing. */
 	struct mssante_txn *spare_txn;
 };
 
@@ -503,8 +503,9 @@ static void mssante_mail_free(struct mail *_mail)
 
 /* Installs the mail vfuncs on each mail of a mailbox the plugin looks at. Done here, in the
    mailbox's mail_alloc, rather than in a mail_allocated hook: Dovecot's hook machinery walks
-   the whole vfunc table once per plugin and per mail allocated (about 1,100 instructions, two
-   allocations per FETCH), and that was a third of what the plugin cost a FETCH. The order is
+   the whole vfunc table for each plugin's layer of each mail allocated (for this layer about
+   800 instructions, and a FETCH allocates two mails): a fifth of what the plugin added to a
+   FETCH before the answer (callgrind). The order is
    the same as a hook's: mail_alloc() runs the hooks (the notify plugin's) after this returns,
    on top of these vfuncs, as they would have been on top of a hook loaded after notify. */
 static struct mail *mssante_mail_alloc(struct mailbox_transaction_context *t, enum mail_fetch_field wanted_fields,
