@@ -86,8 +86,17 @@ static void txn_reset(struct mm_ctx *m)
 	mss_headers_reset(&m->hdr);
 }
 
-/* The one record of the transaction, and its syslog line in Postfix style. Returns 0, or -1
-   with err set when the record could not be written (the caller must then not accept). */
+/* The transaction's syslog line in Postfix style, with the answer given: written once the
+   record is, so that it never says "accept" for a message the trail refused. */
+static void log_transaction(const struct mm_ctx *m, const char *decision, const char *reason)
+{
+	mss_info("%s: mss: %s: %s from=<%s> rcpts=%zu/%zu client=%s%s%s", m->queue_id[0] != '\0' ? m->queue_id : "NOQUEUE",
+		 decision, mss_role_name(m->snd.role), m->snd.null_sender ? "" : m->snd.from, m->n_accepted, m->n_rcpts,
+		 m->client[0] != '\0' ? m->client : "unknown", reason != NULL ? " reason=" : "", reason != NULL ? reason : "");
+}
+
+/* The one record of the transaction. Returns 0, or -1 with err set when the record could not
+   be written (the caller must then not accept). */
 static int write_record(struct mm_ctx *m, const char *decision, const char *reason, char *err, size_t errlen)
 {
 	struct mss_audit_record rec = MSS_AUDIT_RECORD_INIT;
@@ -142,10 +151,6 @@ static int write_record(struct mm_ctx *m, const char *decision, const char *reas
 	rec.mss_codecda = m->hdr.has_codecda ? m->hdr.codecda : NULL;
 	rec.decision = decision;
 	rec.reason = reason;
-	mss_info("%s: mss: %s: %s from=<%s> rcpts=%zu/%zu client=%s%s%s", m->queue_id[0] != '\0' ? m->queue_id : "NOQUEUE",
-		 decision, mss_role_name(m->snd.role), rec.from, m->n_accepted, m->n_rcpts,
-		 m->client[0] != '\0' ? m->client : "unknown", reason != NULL ? " reason=" : "",
-		 reason != NULL ? reason : "");
 	audit = mm_conf_audit(m->conf, err, errlen);
 	if (audit != NULL)
 		r = mss_audit_write(audit, &rec, err, errlen);
@@ -176,7 +181,9 @@ static void record_verdict(struct mm_ctx *m, const struct mss_verdict *v, struct
 		mss_error("%s: %s: answering with the on_internal_error verdict",
 			  m->queue_id[0] != '\0' ? m->queue_id : "NOQUEUE", err);
 		mss_verdict_internal(answer, "audit_unwritable", "%s", err);
+		log_transaction(m, mm_decision(m->conf, answer), answer->reason);
 	} else {
+		log_transaction(m, mm_decision(m->conf, v), why);
 		*answer = *v;
 	}
 }
@@ -253,6 +260,8 @@ static void finish_aborted(struct mm_ctx *m)
 	}
 	if (write_record(m, decision, reason, err, sizeof(err)) < 0)
 		mss_error("%s: %s", m->queue_id[0] != '\0' ? m->queue_id : "NOQUEUE", err);
+	else
+		log_transaction(m, decision, reason);
 	txn_reset(m);
 }
 

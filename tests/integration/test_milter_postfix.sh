@@ -160,7 +160,30 @@ milter_start "$T/ro.conf" "$T/ro.log"
 run 24 inbound
 out_has "451 4.3.0"
 grep -q "audit trail unavailable" "$T/ro.log" || fail "the log does not say why"
-ok "audit directory not writable: 451 4.3.0"
+# The transaction's line tells the answer given, not the verdict the trail refused to record.
+grep -q ": mss: tempfail: inbound from=<dr.x@ch-valmont.mssante.fr> .* reason=audit_unwritable" "$T/ro.log" ||
+	{ cat "$T/ro.log" >&2; fail "no 'mss: tempfail ... reason=audit_unwritable' line"; }
+ok "audit directory not writable: 451 4.3.0, logged as tempfail with the reason"
+
+# The trail open and then taken away (its path now a directory): the message passed every
+# check, but its record cannot be written, so it is not accepted, and the log says so.
+milter_stop
+MILTER_AUDIT=$T/audit-gone
+milter_conf "$T/gone.conf" </dev/null
+milter_start "$T/gone.conf" "$T/gone.log"
+run 0 inbound
+mv "$MILTER_AUDIT/milter.log" "$MILTER_AUDIT/milter.log.1"
+mkdir "$MILTER_AUDIT/milter.log"
+set +e
+inbound >"$T/out" 2>&1
+set -e
+out_has "451 4.3.0"
+out_lacks "queued as"
+[ "$(grep -c ": mss: accept:" "$T/gone.log")" -eq 1 ] ||
+	{ cat "$T/gone.log" >&2; fail "the log says 'accept' for a message answered 451"; }
+grep -q ": mss: tempfail: inbound from=<dr.x@ch-valmont.mssante.fr> .* reason=audit_unwritable" "$T/gone.log" ||
+	{ cat "$T/gone.log" >&2; fail "no 'mss: tempfail ... reason=audit_unwritable' line"; }
+ok "trail taken away after a message: the next, checked and accepted by the policy, is answered 451 and logged as tempfail"
 
 milter_stop
 set +e
