@@ -93,7 +93,9 @@ accepts() {
 	grep -c '"decision":"accept"' "$MILTER_AUDIT/milter.log" || true
 }
 
-# one DIR PORT SESSIONS MESSAGES -> messages/s on stdout
+# one DIR PORT SESSIONS MESSAGES -> messages/s on stdout; the share of the machine's CPU time
+# the hypervisor took (steal) during the run in $W/steal, for the round's line: this machine's
+# throughput moves by a factor of two with it, and a round's ratio with it.
 one() {
 	# smtp-source, then the queue until it is empty (everything handed to the sink), looked at
 	# every 5 ms: a run of one session lasts about a second, which a coarser wait would blur.
@@ -102,6 +104,11 @@ one() {
 		"127.0.0.1:$2" <<'PY' || { cat "$W/source.out" >&2; fail "smtp-source failed or the queue of $1 did not drain"; }
 import os, subprocess, sys, time
 queue, n, out, cmd = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4:]
+def cpu_times():  # the "cpu" line of /proc/stat: (steal, total) in ticks
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:9]]
+    return v[7], sum(v)
+s0 = cpu_times()
 dirs = [os.path.join(queue, d) for d in ("incoming", "active", "deferred", "maildrop")]
 def busy():
     return any(files for d in dirs for _, _, files in os.walk(d))
@@ -115,6 +122,9 @@ while busy():
         sys.exit(1)
     time.sleep(0.005)
 print("%.1f" % (n / (time.time() - t0)))
+s1 = cpu_times()
+with open(os.path.join(os.path.dirname(out), "steal"), "w") as f:
+    f.write("%.0f\n" % (100.0 * (s1[0] - s0[0]) / max(1, s1[1] - s0[1])))
 PY
 }
 
@@ -139,17 +149,17 @@ pairs() {
 		else
 			_order="with plain"
 		fi
-		_floor=-
+		_floor=- _st_floor=-
 		for _k in $_order; do
 			case $_k in
-			plain) _base=$(one "$PLAIN_DIR" "$PLAIN_PORT" "$1" "$2") ;;
-			with) _with=$(one "$WITH_DIR" "$WITH_PORT" "$1" "$2") ;;
-			floor) _floor=$(one "$FLOOR_DIR" "$FLOOR_PORT" "$1" "$2") ;;
+			plain) _base=$(one "$PLAIN_DIR" "$PLAIN_PORT" "$1" "$2") _st_base=$(cat "$W/steal") ;;
+			with) _with=$(one "$WITH_DIR" "$WITH_PORT" "$1" "$2") _st_with=$(cat "$W/steal") ;;
+			floor) _floor=$(one "$FLOOR_DIR" "$FLOOR_PORT" "$1" "$2") _st_floor=$(cat "$W/steal") ;;
 			esac
 		done
 		[ $(($(accepts) - _before)) -eq "$2" ] || fail "the milter did not accept every message"
 		echo "$_base $_with $_floor" >>"$W/pairs"
-		echo "bench milter: round $_i ($1 sessions, $2 messages): without $_base msg/s, with $_with msg/s, floor $_floor msg/s" >&2
+		echo "bench milter: round $_i ($1 sessions, $2 messages): without $_base msg/s (steal $_st_base%), with $_with msg/s ($_st_with%), floor $_floor msg/s ($_st_floor%)" >&2
 	done
 	python3 - "$W/pairs" <<'PY'
 import statistics, sys
