@@ -505,9 +505,11 @@ static void mssante_mail_free(struct mail *_mail)
    mailbox's mail_alloc, rather than in a mail_allocated hook: Dovecot's hook machinery walks
    the whole vfunc table for each plugin's layer of each mail allocated (for this layer about
    800 instructions, and a FETCH allocates two mails): a fifth of what the plugin added to a
-   FETCH before the answer (callgrind). The order is
-   the same as a hook's: mail_alloc() runs the hooks (the notify plugin's) after this returns,
-   on top of these vfuncs, as they would have been on top of a hook loaded after notify. */
+   FETCH before the answer (callgrind). mail_alloc() runs the hooks after this returns, so
+   these vfuncs sit below those of every plugin that uses them: the notify plugin wraps them as
+   it did (it is loaded first), and so does a plugin loaded after this one, which a hook would
+   have put below. Either way a refused change is refused before the storage makes it, and the
+   transaction it marks fails as a whole. */
 static struct mail *mssante_mail_alloc(struct mailbox_transaction_context *t, enum mail_fetch_field wanted_fields,
 				       struct mailbox_header_lookup_ctx *wanted_headers)
 {
