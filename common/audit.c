@@ -1046,7 +1046,8 @@ static const char *str_copy(const char *s, size_t n, char **at)
 	X(method) X(auth_user) X(actor) X(bal) X(bal_type) X(mailbox) X(from) X(message_id) X(mss_nil) X(mss_ins)      \
 	X(mss_codecda) X(decision) X(reason)
 
-/* On the path of every traced IMAP FETCH: each string is measured once. */
+/* On the path of every traced IMAP FETCH: each of the record's own strings is measured once
+   (recipients, which only the milter's records have, twice). */
 static struct queued *queued_copy(const struct mss_audit_record *r, size_t *size_r)
 {
 	enum {
