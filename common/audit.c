@@ -25,8 +25,9 @@
  * Queued records (mss_audit_queue): the caller's record is copied with the time it came; the
  * next mss_audit_write_queued formats them all, then under the locks finds prev once, seals each
  * in turn and appends them with one write(2): the six system calls of a write are shared by the
- * whole queue (the Dovecot plugin writes 16 at a time: ~2.5 us per record here, formatting and
- * SHA-256 included).
+ * whole queue (the Dovecot plugin writes 16 at a time: ~2 us per record here, formatting and
+ * SHA-256 included). A record whose session members (client, tls, method, actor, BAL...) are
+ * those of the record before it gets a copy of their text rather than a second formatting.
  *
  * Cost of a direct write: six system calls per record (flock, fstat, stat, write, pwrite, then
  * the unlock), no allocation, one SHA-256 of ~400 bytes.
@@ -211,24 +212,14 @@ static const unsigned char plain_ascii[256] = {
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0xf0 */
 };
 
-/* A JSON string: `"` and `\` escaped, control characters (C0, DEL, C1) as \u00XX, valid UTF-8
-   copied, every byte that is not part of valid UTF-8 replaced by U+FFFD. Whatever S holds, the
-   result is one line of valid JSON. */
-static void put_json_string(struct buf *b, const char *s)
+/* The characters of a JSON string, without its quotes: `"` and `\` escaped, control
+   characters (C0, DEL, C1) as \u00XX, valid UTF-8 copied, every byte that is not part of valid
+   UTF-8 replaced by U+FFFD. Whatever the N bytes at P hold, the result is valid inside one line
+   of JSON. The caller has reserved 6 * N bytes (the worst case: a \u00XX for each byte). */
+static void put_json_chars(struct buf *b, const unsigned char *p, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
-	const unsigned char *p = (const unsigned char *)s;
-	size_t n = strnlen(s, FIELD_MAX + 1);
 
-	if (n > FIELD_MAX) {
-		n = FIELD_MAX;
-		for (int k = 0; k < 3 && (p[n] & 0xc0) == 0x80; k++) /* do not cut a character in two */
-			n--;
-	}
-	/* Worst case 6 output bytes per input byte: reserve once. */
-	if (!buf_reserve(b, n * 6 + 2))
-		return;
-	b->p[b->len++] = '"';
 	for (size_t i = 0; i < n;) {
 		unsigned c = p[i];
 		size_t len;
@@ -274,35 +265,58 @@ static void put_json_string(struct buf *b, const char *s)
 			i += len;
 		}
 	}
-	b->p[b->len++] = '"';
 }
 
-/* `"key":` */
-static void put_key(struct buf *b, const char *key)
+/* How many bytes of S a record holds: all of them up to FIELD_MAX, cut at a character
+   boundary past it. */
+static size_t field_len(const char *s)
 {
-	size_t n = strlen(key);
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strnlen(s, FIELD_MAX + 1);
 
-	if (!buf_reserve(b, n + 3))
-		return;
-	b->p[b->len] = '"';
-	memcpy(b->p + b->len + 1, key, n);
-	memcpy(b->p + b->len + 1 + n, "\":", 2);
-	b->len += n + 3;
+	if (n > FIELD_MAX) {
+		n = FIELD_MAX;
+		for (int k = 0; k < 3 && (p[n] & 0xc0) == 0x80; k++) /* do not cut a character in two */
+			n--;
+	}
+	return n;
 }
 
-/* `"key":"value",` when value is not NULL. */
-static void put_str_field(struct buf *b, const char *key, const char *value)
+/* What goes before a member's value: `"key":"` for a string, `"key":` for a number, written
+   by one memcpy of a constant whose length the compiler knows (every field of every record
+   goes through here, on the path of every IMAP FETCH). */
+struct lead {
+	const char *text;
+	size_t len;
+};
+#define STR_LEAD(key) {"\"" key "\":\"", sizeof(key) + 3}
+#define NUM_LEAD(key) {"\"" key "\":", sizeof(key) + 2}
+
+/* `"key":"value",` when value is not NULL: one reservation for the whole member. */
+static void put_str_member(struct buf *b, const struct lead *lead, const char *value)
 {
+	size_t n;
+
 	if (value == NULL)
 		return;
-	put_key(b, key);
-	put_json_string(b, value);
-	buf_put(b, ",", 1);
+	n = field_len(value);
+	if (!buf_reserve(b, lead->len + n * 6 + 2))
+		return;
+	memcpy(b->p + b->len, lead->text, lead->len);
+	b->len += lead->len;
+	put_json_chars(b, (const unsigned char *)value, n);
+	b->p[b->len++] = '"';
+	b->p[b->len++] = ',';
 }
+#define put_str_field(b, key, value)                                                                                   \
+	do {                                                                                                           \
+		static const struct lead lead_ = STR_LEAD(key);                                                        \
+		put_str_member(b, &lead_, value);                                                                      \
+	} while (0)
 
-/* `"key":N,` when N >= 0 (digits written by hand: a record is on the path of every IMAP
-   FETCH, and printf is the slowest part of formatting it). */
-static void put_num_field(struct buf *b, const char *key, long long value)
+/* `"key":N,` when N >= 0 (digits written by hand: printf would be the slowest part of a
+   record). */
+static void put_num_member(struct buf *b, const struct lead *lead, long long value)
 {
 	char digits[24];
 	size_t n = sizeof(digits);
@@ -314,13 +328,21 @@ static void put_num_field(struct buf *b, const char *key, long long value)
 		digits[--n] = (char)('0' + v % 10);
 		v /= 10;
 	} while (v > 0);
-	put_key(b, key);
-	buf_put(b, digits + n, sizeof(digits) - n);
-	buf_put(b, ",", 1);
+	if (!buf_reserve(b, lead->len + sizeof(digits) - n + 1))
+		return;
+	memcpy(b->p + b->len, lead->text, lead->len);
+	memcpy(b->p + b->len + lead->len, digits + n, sizeof(digits) - n);
+	b->len += lead->len + sizeof(digits) - n;
+	b->p[b->len++] = ',';
 }
+#define put_num_field(b, key, value)                                                                                   \
+	do {                                                                                                           \
+		static const struct lead lead_ = NUM_LEAD(key);                                                        \
+		put_num_member(b, &lead_, value);                                                                      \
+	} while (0)
 
 /* `"name":{...},` with the non-NULL members; nothing when all are NULL. */
-static void put_object_field(struct buf *b, const char *name, const char *const *keys, const char *const *values,
+static void put_object_field(struct buf *b, const char *name, const struct lead *keys, const char *const *values,
 			     size_t n)
 {
 	size_t mark;
@@ -335,24 +357,33 @@ static void put_object_field(struct buf *b, const char *name, const char *const 
 	buf_puts(b, "\":{");
 	mark = b->len;
 	for (size_t i = 0; i < n; i++)
-		put_str_field(b, keys[i], values[i]);
+		put_str_member(b, &keys[i], values[i]);
 	if (!b->oom && b->len > mark)
 		b->len--; /* the last member's comma */
 	buf_puts(b, "},");
 }
 
-/* Everything up to, not including, `"prev":`; the timestamp is a placeholder. */
-static void format_body(struct buf *b, const char *component, const struct mss_audit_record *r)
+/* `{"ts":"<placeholder>","component":..,"event":..,"queue_id":..,` */
+static void format_head(struct buf *b, const char *component, const struct mss_audit_record *r)
 {
-	static const char *const tls_keys[] = {"version", "cipher", "peer_cn", "issuer_cn"};
-	static const char *const mss_keys[] = {"nil", "ins", "codecda"};
-	const char *tls_values[] = {r->tls_version, r->tls_cipher, r->tls_peer_cn, r->tls_issuer_cn};
-	const char *mss_values[] = {r->mss_nil, r->mss_ins, r->mss_codecda};
-
 	buf_puts(b, "{\"ts\":\"YYYY-MM-DDTHH:MM:SS.mmmZ\",");
 	put_str_field(b, "component", component);
 	put_str_field(b, "event", r->event);
 	put_str_field(b, "queue_id", r->queue_id);
+}
+
+/* The members of the session: who acts, from where, how. The same for every record of one
+   Dovecot session, which format_queue takes advantage of. */
+#define SESSION_STRINGS(X)                                                                                             \
+	X(client) X(tls_version) X(tls_cipher) X(tls_peer_cn) X(tls_issuer_cn) X(service) X(method) X(auth_user)      \
+	X(actor) X(bal) X(bal_type)
+
+static void format_session(struct buf *b, const struct mss_audit_record *r)
+{
+	static const struct lead tls_keys[] = {STR_LEAD("version"), STR_LEAD("cipher"), STR_LEAD("peer_cn"),
+					       STR_LEAD("issuer_cn")};
+	const char *tls_values[] = {r->tls_version, r->tls_cipher, r->tls_peer_cn, r->tls_issuer_cn};
+
 	put_str_field(b, "client", r->client);
 	put_object_field(b, "tls", tls_keys, tls_values, 4);
 	put_str_field(b, "service", r->service);
@@ -361,11 +392,32 @@ static void format_body(struct buf *b, const char *component, const struct mss_a
 	put_str_field(b, "actor", r->actor);
 	put_str_field(b, "bal", r->bal);
 	put_str_field(b, "bal_type", r->bal_type);
+}
+
+static bool same_str(const char *x, const char *y)
+{
+	return x == y || (x != NULL && y != NULL && strcmp(x, y) == 0);
+}
+
+/* Whether format_session gives the same text for X and Y. */
+static bool same_session(const struct mss_audit_record *x, const struct mss_audit_record *y)
+{
+#define X(f) same_str(x->f, y->f) &&
+	return SESSION_STRINGS(X) true;
+#undef X
+}
+
+/* What the action was. */
+static void format_action(struct buf *b, const struct mss_audit_record *r)
+{
+	static const struct lead mss_keys[] = {STR_LEAD("nil"), STR_LEAD("ins"), STR_LEAD("codecda")};
+	const char *mss_values[] = {r->mss_nil, r->mss_ins, r->mss_codecda};
+
 	put_str_field(b, "mailbox", r->mailbox);
 	put_num_field(b, "uid", r->uid);
 	put_str_field(b, "from", r->from);
 	if (r->rcpt != NULL && r->n_rcpt > 0) {
-		static const char *const rcpt_keys[] = {"addr", "decision", "reason"};
+		static const struct lead rcpt_keys[] = {STR_LEAD("addr"), STR_LEAD("decision"), STR_LEAD("reason")};
 
 		buf_puts(b, "\"rcpt\":[");
 		for (size_t i = 0; i < r->n_rcpt; i++) {
@@ -375,7 +427,7 @@ static void format_body(struct buf *b, const char *component, const struct mss_a
 			buf_puts(b, i > 0 ? ",{" : "{");
 			mark = b->len;
 			for (size_t k = 0; k < 3; k++)
-				put_str_field(b, rcpt_keys[k], v[k]);
+				put_str_member(b, &rcpt_keys[k], v[k]);
 			if (!b->oom && b->len > mark)
 				b->len--;
 			buf_puts(b, "}");
@@ -387,6 +439,14 @@ static void format_body(struct buf *b, const char *component, const struct mss_a
 	put_object_field(b, "mss", mss_keys, mss_values, 3);
 	put_str_field(b, "decision", r->decision);
 	put_str_field(b, "reason", r->reason);
+}
+
+/* Everything up to, not including, `"prev":`; the timestamp is a placeholder. */
+static void format_body(struct buf *b, const char *component, const struct mss_audit_record *r)
+{
+	format_head(b, component, r);
+	format_session(b, r);
+	format_action(b, r);
 }
 
 /* ---- hashing ---- */
@@ -1021,7 +1081,7 @@ static void forget_parent_queue(struct mss_audit *a)
 		drop_queue(a);
 }
 
-/* The length S is copied with (cut like put_json_string would); NO_STR for NULL. */
+/* The length S is copied with (cut like field_len would); NO_STR for NULL. */
 #define NO_STR ((size_t)-1)
 static size_t str_len(const char *s)
 {
@@ -1097,9 +1157,13 @@ static struct queued *queued_copy(const struct mss_audit_record *r, size_t *size
 	return q;
 }
 
-/* Formats the queued records into q, each followed by the room seal() needs. mu held. */
+/* Formats the queued records into q, each followed by the room seal() needs. mu held.
+   A record whose session members are those of the record before it gets a copy of their
+   text: in a Dovecot session they are the same in every record, about half of each. */
 static int format_queue(struct mss_audit *a, char *err, size_t errlen)
 {
+	size_t session_at = 0, session_len = 0;
+
 	if (a->q.cap == 0) {
 		a->q = (struct buf){.p = malloc(4096), .cap = 4096, .heap = true};
 		if (a->q.p == NULL) {
@@ -1111,9 +1175,22 @@ static int format_queue(struct mss_audit *a, char *err, size_t errlen)
 	a->q.oom = false;
 	buf_puts(&a->q, "\n");
 	for (size_t i = 0; i < a->q_n; i++) {
+		const struct mss_audit_record *r = &a->q_recs[i]->rec;
 		size_t start = a->q.len;
 
-		format_body(&a->q, a->component, &a->q_recs[i]->rec);
+		format_head(&a->q, a->component, r);
+		if (i > 0 && same_session(r, &a->q_recs[i - 1]->rec)) {
+			/* An offset, not a pointer: the reservation may move the buffer. */
+			if (buf_reserve(&a->q, session_len)) {
+				memcpy(a->q.p + a->q.len, a->q.p + session_at, session_len);
+				a->q.len += session_len;
+			}
+		} else {
+			session_at = a->q.len;
+			format_session(&a->q, r);
+			session_len = a->q.len - session_at;
+		}
+		format_action(&a->q, r);
 		if (!buf_reserve(&a->q, TAIL_RESERVE))
 			goto oom;
 		a->q_recs[i]->body = a->q.len - start;

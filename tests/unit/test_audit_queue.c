@@ -278,6 +278,82 @@ static void test_full_queue_failing_refuses_only_the_last(void **state)
 	assert_int_equal(records, MSS_AUDIT_QUEUE_RECORDS + 1);
 }
 
+/* The line without what depends on when and where it was written: "ts", "prev", "hash". */
+static void strip_line(const char *line, char *out, size_t outlen)
+{
+	const char *ts = strstr(line, "\"ts\":\""), *prev = strstr(line, ",\"prev\":\"");
+
+	assert_non_null(ts);
+	assert_non_null(prev);
+	snprintf(out, outlen, "%.*s%.*s", (int)(ts - line), line, (int)(prev - (ts + 31)), ts + 31);
+}
+
+/* The queue copies the session's members (client, tls, actor, bal...) from the record before
+   when they are the same: a record of another session, or with one member more or less, gets
+   its own, exactly as a direct write formats them. */
+static void test_queued_records_of_several_sessions(void **state)
+{
+	static const struct {
+		const char *client, *tls_peer_cn, *actor, *bal, *method;
+	} sessions[] = {
+	    {"127.0.0.1", NULL, "810000000001", "jean.martin@hopital-test.mssante.fr", "password"},
+	    {"127.0.0.1", NULL, "810000000001", "jean.martin@hopital-test.mssante.fr", "password"},
+	    {"127.0.0.1", NULL, "810000000002", "secretariat@hopital-test.mssante.fr", "master"},
+	    {"127.0.0.1", "app.hopital-test.fr", "810000000002", "secretariat@hopital-test.mssante.fr", "master"},
+	    {"127.0.0.1", "app.hopital-test.fr", "810000000002", "secretariat@hopital-test.mssante.fr", "master"},
+	    {NULL, "app.hopital-test.fr", "810000000002", "secretariat@hopital-test.mssante.fr", "master"},
+	    {"127.0.0.1", NULL, "810000000001", "jean.martin@hopital-test.mssante.fr", "password"},
+	    {"127.0.0.1", NULL, "810000000001", "jean.martin@hopital-test.mssante.fr", NULL},
+	    {"127.0.0.1", NULL, "810000000001", "jean.martin@hopital-test.mssante.fr", NULL},
+	};
+	enum { N = sizeof(sessions) / sizeof(sessions[0]) };
+	char direct_path[320], err[256], **queued_lines, **direct_lines;
+	struct mss_audit *q, *d;
+	size_t nq, nd;
+
+	(void)state;
+	snprintf(direct_path, sizeof(direct_path), "%s/direct.log", dir);
+	q = open_or_die(logp, 1);
+	d = open_or_die(direct_path, 1);
+	for (size_t i = 0; i < N; i++) {
+		struct mss_audit_record r = MSS_AUDIT_RECORD_INIT;
+		char msgid[64];
+
+		snprintf(msgid, sizeof(msgid), "<m%zu@hopital-test.mssante.fr>", i);
+		r.event = "read";
+		r.service = "imap";
+		r.client = sessions[i].client;
+		r.tls_peer_cn = sessions[i].tls_peer_cn;
+		r.method = sessions[i].method;
+		r.actor = sessions[i].actor;
+		r.bal = sessions[i].bal;
+		r.bal_type = "PER";
+		r.mailbox = "INBOX";
+		r.uid = (long long)i + 1;
+		r.message_id = msgid;
+		r.decision = "ok";
+		if (mss_audit_queue(q, &r, err, sizeof(err)) != 0 || mss_audit_write(d, &r, err, sizeof(err)) != 0)
+			fail_msg("%s", err);
+	}
+	assert_int_equal(mss_audit_write_queued(q, err, sizeof(err)), 0);
+	mss_audit_close(q);
+	mss_audit_close(d);
+	nq = lines_of(logp, &queued_lines);
+	nd = lines_of(direct_path, &direct_lines);
+	assert_int_equal(nq, N);
+	assert_int_equal(nd, N);
+	for (size_t i = 0; i < N; i++) {
+		char a[1024], b[1024];
+
+		strip_line(queued_lines[i], a, sizeof(a));
+		strip_line(direct_lines[i], b, sizeof(b));
+		assert_string_equal(a, b);
+	}
+	free_lines(queued_lines, nq);
+	free_lines(direct_lines, nd);
+	assert_verifies(logp, N);
+}
+
 /* A queue that cannot be written is handed back, record by record, without the chain. */
 struct handed {
 	int n;
@@ -391,6 +467,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_close_writes_the_queue, make_dir, remove_dir),
 	    cmocka_unit_test_setup_teardown(test_failed_write_keeps_the_queue, make_dir, remove_dir),
 	    cmocka_unit_test_setup_teardown(test_full_queue_failing_refuses_only_the_last, make_dir, remove_dir),
+	    cmocka_unit_test_setup_teardown(test_queued_records_of_several_sessions, make_dir, remove_dir),
 	    cmocka_unit_test_setup_teardown(test_discard_hands_records_back, make_dir, remove_dir),
 	    cmocka_unit_test_setup_teardown(test_fork_child_leaves_parent_queue, make_dir, remove_dir),
 	    cmocka_unit_test_setup_teardown(test_threads_queue_and_write, make_dir, remove_dir),
