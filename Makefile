@@ -87,7 +87,7 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB_MSS) $(LIB_CORE)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIB_MSS) $(LIB_CORE) $(LIBS_FULL) $(LIBS_JSON) $(LIBS_CMOCKA)
 
 # Fuzz targets: clang + libFuzzer + ASan/UBSan, common/ compiled again with clang.
-FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -Icommon $(CFLAGS_PKG) -fsanitize=fuzzer,address,undefined \
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -Icommon $(CFLAGS_PKG) $(CFLAGS_JSON) -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=all -Wall -Wextra -Werror
 FUZZ_LIB_OBJS := $(CORE_SRCS:%.c=$(BUILD)/fuzzobj/%.o) $(MSS_SRCS:%.c=$(BUILD)/fuzzobj/%.o)
 $(BUILD)/fuzzobj/%.o: %.c
@@ -96,7 +96,7 @@ $(BUILD)/fuzzobj/%.o: %.c
 comma := ,
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_OBJS)
 	@mkdir -p $(@D)
-	clang $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_LIB_OBJS) $(LIBS_FULL)
+	clang $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_LIB_OBJS) $(LIBS_FULL) $(LIBS_JSON)
 
 fuzz: $(FUZZ_BINS)
 
