@@ -308,11 +308,7 @@ static void put_str_member(struct buf *b, const struct lead *lead, const char *v
 	b->p[b->len++] = '"';
 	b->p[b->len++] = ',';
 }
-#define put_str_field(b, key, value)                                                                                   \
-	do {                                                                                                           \
-		static const struct lead lead_ = STR_LEAD(key);                                                        \
-		put_str_member(b, &lead_, value);                                                                      \
-	} while (0)
+#define put_str_field(b, key, value) put_str_member(b, &(const struct lead)STR_LEAD(key), value)
 
 /* `"key":N,` when N >= 0 (digits written by hand: printf would be the slowest part of a
    record). */
@@ -335,11 +331,7 @@ static void put_num_member(struct buf *b, const struct lead *lead, long long val
 	b->len += lead->len + sizeof(digits) - n;
 	b->p[b->len++] = ',';
 }
-#define put_num_field(b, key, value)                                                                                   \
-	do {                                                                                                           \
-		static const struct lead lead_ = NUM_LEAD(key);                                                        \
-		put_num_member(b, &lead_, value);                                                                      \
-	} while (0)
+#define put_num_field(b, key, value) put_num_member(b, &(const struct lead)NUM_LEAD(key), value)
 
 /* `"name":{...},` with the non-NULL members; nothing when all are NULL. */
 static void put_object_field(struct buf *b, const char *name, const struct lead *keys, const char *const *values,
